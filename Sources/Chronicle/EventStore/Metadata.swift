@@ -1,0 +1,74 @@
+import Foundation
+
+/// What is known about an event besides its data: why it happened and in which conversation.
+///
+/// NOTE: stored as JSON `{"causation_id": …, "correlation_id": …, <extra keys>: "…"}`; keys are
+/// part of the stored format and must not be renamed.
+public struct Metadata: Hashable, Sendable {
+    /// The id of the event (or command) that caused this event.
+    public var causationId: UUID?
+    /// The id shared by every event of one conversation (the first cause's id).
+    public var correlationId: UUID?
+    /// Further string values (e.g. a user id); keys `causation_id` and `correlation_id` are reserved.
+    public var extra: [String: String]
+
+    /// Makes metadata.
+    public init(causationId: UUID? = nil, correlationId: UUID? = nil, extra: [String: String] = [:]) {
+        self.causationId = causationId
+        self.correlationId = correlationId
+        self.extra = extra
+    }
+
+    /// Metadata for an event caused by `event`: causation is that event, correlation is carried over.
+    public static func causedBy(_ event: RecordedEvent) -> Metadata {
+        Metadata(causationId: event.id, correlationId: event.metadata.correlationId ?? event.id)
+    }
+}
+
+extension Metadata: Codable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+        static let causation = Key(stringValue: "causation_id")
+        static let correlation = Key(stringValue: "correlation_id")
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        causationId = try c.decodeIfPresent(UUID.self, forKey: .causation)
+        correlationId = try c.decodeIfPresent(UUID.self, forKey: .correlation)
+        var extra: [String: String] = [:]
+        for key in c.allKeys where key.stringValue != Key.causation.stringValue && key.stringValue != Key.correlation.stringValue {
+            if let value = try? c.decode(String.self, forKey: key) { extra[key.stringValue] = value }
+        }
+        self.extra = extra
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encodeIfPresent(causationId?.uuidString.lowercased(), forKey: .causation)
+        try c.encodeIfPresent(correlationId?.uuidString.lowercased(), forKey: .correlation)
+        for (k, v) in extra where k != Key.causation.stringValue && k != Key.correlation.stringValue {
+            try c.encode(v, forKey: Key(stringValue: k))
+        }
+    }
+
+    /// The metadata as stored: compact JSON with sorted keys.
+    public func jsonData() -> Data {
+        // Encoding [String: String?]-shaped values cannot fail.
+        (try? Self.encoder.encode(self)) ?? Data("{}".utf8)
+    }
+
+    /// Reads stored metadata; unreadable metadata is an error, never silently dropped.
+    public static func fromJSON(_ data: Data) throws -> Metadata {
+        try JSONDecoder().decode(Metadata.self, from: data)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+}

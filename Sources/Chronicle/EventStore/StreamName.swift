@@ -1,0 +1,88 @@
+/// The name of an event stream: a category and an id, written `category-id` (e.g. `todo-5f0c…`).
+///
+/// The category is what category reads (`todo-*`) and subscriptions filter on; the id names one
+/// entity inside it. Both parts are validated so that a name is safe in a URL, a log line and SQL.
+///
+/// - Category: 1…64 characters, ASCII letters, digits and `_`, starting with a letter. No `-`:
+///   the first `-` of a stream name ends the category.
+/// - Id: 1…128 characters, ASCII letters, digits and `_ . : @ -`.
+public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The category, the part before the first `-`.
+    public let category: String
+    /// The entity id, the part after the first `-`.
+    public let id: String
+
+    /// The longest accepted category.
+    public static let maxCategoryLength = 64
+    /// The longest accepted id.
+    public static let maxIdLength = 128
+
+    /// Makes a stream name from its parts, validating both.
+    public init(category: String, id: String) throws(StreamNameError) {
+        try Self.validateCategory(category)
+        guard !id.isEmpty else { throw StreamNameError(name: "\(category)-", reason: "the id is empty") }
+        guard id.utf8.count <= Self.maxIdLength else {
+            throw StreamNameError(name: "\(category)-\(id)", reason: "the id is longer than \(Self.maxIdLength) characters")
+        }
+        guard id.utf8.allSatisfy(Self.isIdByte) else {
+            throw StreamNameError(name: "\(category)-\(id)", reason: "the id may hold only letters, digits and _ . : @ -")
+        }
+        self.category = category
+        self.id = id
+    }
+
+    /// Parses `category-id`.
+    public init(_ string: String) throws(StreamNameError) {
+        guard let dash = string.firstIndex(of: "-") else {
+            throw StreamNameError(name: string, reason: "a stream name is category-id")
+        }
+        try self.init(category: String(string[..<dash]), id: String(string[string.index(after: dash)...]))
+    }
+
+    /// Checks a category name (as used by category reads).
+    public static func validateCategory(_ category: String) throws(StreamNameError) {
+        guard let first = category.utf8.first else { throw StreamNameError(name: category, reason: "the category is empty") }
+        guard category.utf8.count <= maxCategoryLength else {
+            throw StreamNameError(name: category, reason: "the category is longer than \(maxCategoryLength) characters")
+        }
+        guard isLetter(first), category.utf8.allSatisfy({ isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") }) else {
+            throw StreamNameError(name: category, reason: "the category may hold only letters, digits and _, starting with a letter")
+        }
+    }
+
+    /// The full name, `category-id`.
+    public var description: String { "\(category)-\(id)" }
+
+    public static func < (lhs: StreamName, rhs: StreamName) -> Bool { lhs.description < rhs.description }
+
+    private static func isLetter(_ b: UInt8) -> Bool { (b >= 65 && b <= 90) || (b >= 97 && b <= 122) }
+    private static func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+    private static func isIdByte(_ b: UInt8) -> Bool {
+        isLetter(b) || isDigit(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") || b == UInt8(ascii: ":")
+            || b == UInt8(ascii: "@") || b == UInt8(ascii: "-")
+    }
+}
+
+/// A stream name that breaks the rules of ``StreamName``.
+public struct StreamNameError: Error, Equatable, CustomStringConvertible {
+    /// The rejected name (possibly partial).
+    public let name: String
+    /// Which rule it breaks.
+    public let reason: String
+    public var description: String { "invalid stream name \"\(name.prefix(80))\": \(reason)" }
+}
+
+extension StreamName: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let string = try container.decode(String.self)
+        do { try self.init(string) } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+
+/// What a subscription is doing, for the admin console, metrics and tests.
+public struct SubscriptionStatus: Sendable, Hashable {
+    /// What kind of consumer runs.
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case projection, reactor, processManager = "process_manager"
+    }
+
+    /// Its state.
+    public enum State: Sendable, Hashable {
+        /// Not started yet, or its checkpoint is being read.
+        case starting
+        /// Following the log.
+        case running
+        /// Paused by an operator.
+        case paused
+        /// Stopped at a poison event: the event's position and the error. Resuming tries it again.
+        case faulted(position: GlobalPosition, error: String)
+        /// Its task ended.
+        case stopped
+    }
+
+    /// The consumer's name.
+    public var name: String
+    /// The consumer's kind.
+    public var kind: Kind
+    /// Its state.
+    public var state: State
+    /// The position of the last event it took in.
+    public var checkpoint: GlobalPosition
+    /// Events taken in since this process started.
+    public var processed: Int
+}
+
+/// Runs one ``EventConsumer`` over the log: reads batches after its checkpoint, hands them over, and
+/// waits for new events. A batch that fails is retried one event at a time to find the poison event;
+/// the runner then stops there, loudly (state, log, metric), without skipping it.
+public final class SubscriptionRunner: Sendable {
+    /// How the runner reads.
+    public struct Configuration: Sendable {
+        /// Events per batch (default 500).
+        public var batchSize: Int = 500
+        /// How often the log is read again when no in-process signal arrives (default 250 ms), e.g.
+        /// for commits made by another process.
+        public var pollInterval: Duration = .milliseconds(250)
+        /// Makes the default configuration.
+        public init() {}
+    }
+
+    /// The consumer it runs.
+    public let consumer: any EventConsumer
+    /// What kind of consumer it is.
+    public let kind: SubscriptionStatus.Kind
+    private let store: any EventStore
+    private let configuration: Configuration
+    private let logger: Logger
+    private let status: Mutex<SubscriptionStatus>
+    private let control = Mutex<(paused: Bool, rebuildRequested: Bool, retryRequested: Bool)>((false, false, false))
+    private let wakeUp = PositionSignal()
+    private let controlGeneration = Mutex<Int64>(0)
+    /// Raised with the checkpoint after each batch: lets a query wait until its read model has caught up.
+    public let progress = PositionSignal()
+    private let processedCounter: Counter
+    private let faultCounter: Counter
+    private let checkpointGauge: Gauge
+
+    /// Makes a runner for `consumer` over `store`.
+    public init(
+        _ consumer: any EventConsumer, kind: SubscriptionStatus.Kind, store: any EventStore,
+        configuration: Configuration = Configuration(), logger: Logger = Logger(label: "chronicle.subscription")
+    ) {
+        self.consumer = consumer
+        self.kind = kind
+        self.store = store
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "subscription"] = "\(consumer.name)"
+        self.logger = logger
+        self.status = Mutex(
+            SubscriptionStatus(name: consumer.name, kind: kind, state: .starting, checkpoint: .start, processed: 0))
+        let dimensions = [("subscription", consumer.name)]
+        processedCounter = Counter(label: "chronicle_subscription_events_total", dimensions: dimensions)
+        faultCounter = Counter(label: "chronicle_subscription_faults_total", dimensions: dimensions)
+        checkpointGauge = Gauge(label: "chronicle_subscription_checkpoint", dimensions: dimensions)
+    }
+
+    /// The consumer's name.
+    public var name: String { consumer.name }
+
+    /// What the subscription is doing now.
+    public var currentStatus: SubscriptionStatus { status.withLock { $0 } }
+
+    /// Pauses after the batch in hand.
+    public func pause() {
+        control.withLock { $0.paused = true }
+        poke()
+    }
+
+    /// Resumes a paused subscription, or retries a faulted one at its poison event.
+    public func resume() {
+        control.withLock {
+            $0.paused = false
+            $0.retryRequested = true
+        }
+        poke()
+    }
+
+    /// Asks a projection to drop its read model and rebuild it from the start of the log.
+    /// - Throws: ``SubscriptionControlError/notAProjection(_:)`` for reactors (their effects must not repeat).
+    public func requestRebuild() throws(SubscriptionControlError) {
+        guard consumer is any Projection else { throw .notAProjection(name) }
+        control.withLock {
+            $0.rebuildRequested = true
+            $0.retryRequested = true
+        }
+        poke()
+    }
+
+    /// Waits until the checkpoint reaches `position` or `timeout` passes; answers whether it did.
+    public func waitUntilCaughtUp(to position: GlobalPosition, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while currentStatus.checkpoint < position {
+            let now = ContinuousClock.now
+            if now >= deadline || Task.isCancelled { return false }
+            await progress.wait(after: GlobalPosition(rawValue: position.rawValue - 1), timeout: now.duration(to: deadline))
+        }
+        return true
+    }
+
+    /// Follows the log until the task is cancelled. Never throws: failures are states.
+    public func run() async {
+        defer { setState(.stopped) }
+        var checkpoint: GlobalPosition
+        do {
+            checkpoint = try await consumer.checkpoint()
+        } catch {
+            fault(at: .start, error)
+            return
+        }
+        update { $0.checkpoint = checkpoint }
+        progress.announce(checkpoint)
+        var faulted = false
+        while !Task.isCancelled {
+            let (paused, rebuild, retry) = control.withLock { c in
+                defer { c.rebuildRequested = false; c.retryRequested = false }
+                return (c.paused, c.rebuildRequested, c.retryRequested)
+            }
+            if rebuild, let projection = consumer as? any Projection {
+                do {
+                    try await projection.reset()
+                    checkpoint = try await consumer.checkpoint()
+                    update { $0.checkpoint = checkpoint }
+                    logger.info("projection reset for rebuild")
+                } catch {
+                    fault(at: checkpoint, error)
+                    faulted = true
+                }
+            }
+            if retry { faulted = false }
+            if paused || faulted {
+                if paused { setState(.paused) }
+                await waitForControl()
+                continue
+            }
+            setState(.running)
+            let batch: [RecordedEvent]
+            do {
+                batch = try await store.nextEvents(
+                    after: checkpoint, limit: configuration.batchSize, pollInterval: configuration.pollInterval,
+                    maxWait: configuration.pollInterval)
+            } catch {
+                logger.warning("reading the log failed; retrying", metadata: ["error": "\(error)"])
+                await waitForControl(timeout: configuration.pollInterval)
+                continue
+            }
+            if batch.isEmpty { continue }
+            if let reached = await consume(batch, after: checkpoint) {
+                checkpoint = reached
+            } else {
+                faulted = true
+                checkpoint = (try? await consumer.checkpoint()) ?? checkpoint
+            }
+        }
+    }
+
+    /// Hands a batch over; on failure, one event at a time to find the poison event.
+    /// - Returns: the new checkpoint, or nil when the consumer faulted.
+    private func consume(_ batch: [RecordedEvent], after checkpoint: GlobalPosition) async -> GlobalPosition? {
+        do {
+            try await consumer.consume(batch)
+            advance(to: batch[batch.count - 1].position, count: batch.count)
+            return batch[batch.count - 1].position
+        } catch {
+            guard batch.count > 1 else {
+                fault(at: batch[0].position, error)
+                return nil
+            }
+        }
+        for event in batch {
+            do {
+                try await consumer.consume([event])
+                advance(to: event.position, count: 1)
+            } catch {
+                fault(at: event.position, error)
+                return nil
+            }
+        }
+        return batch[batch.count - 1].position
+    }
+
+    private func advance(to position: GlobalPosition, count: Int) {
+        update {
+            $0.checkpoint = position
+            $0.processed += count
+        }
+        processedCounter.increment(by: count)
+        checkpointGauge.record(position.rawValue)
+        progress.announce(position)
+    }
+
+    private func fault(at position: GlobalPosition, _ error: any Error) {
+        setState(.faulted(position: position, error: String(describing: error)))
+        faultCounter.increment()
+        logger.error(
+            "subscription stopped at a failing event", metadata: ["position": "\(position)", "error": "\(error)"])
+    }
+
+    private func setState(_ state: SubscriptionStatus.State) { update { $0.state = state } }
+    private func update(_ body: (inout SubscriptionStatus) -> Void) { status.withLock { body(&$0) } }
+
+    private func poke() {
+        let generation = controlGeneration.withLock { g in
+            g += 1
+            return g
+        }
+        wakeUp.announce(GlobalPosition(rawValue: generation))
+    }
+
+    private func waitForControl(timeout: Duration = .seconds(3600)) async {
+        let seen = wakeUp.latest
+        let pending = control.withLock { $0.retryRequested || $0.rebuildRequested }
+        if pending { return }
+        await wakeUp.wait(after: seen, timeout: timeout)
+    }
+}
+
+/// A control action that does not apply to a subscription.
+public enum SubscriptionControlError: Error, Equatable, CustomStringConvertible {
+    /// Only projections can be rebuilt.
+    case notAProjection(String)
+    public var description: String {
+        switch self {
+        case .notAProjection(let name): "\(name) is not a projection: only projections can be rebuilt"
+        }
+    }
+}

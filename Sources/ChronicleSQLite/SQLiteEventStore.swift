@@ -1,0 +1,157 @@
+import Chronicle
+import Foundation
+import GRDB
+
+/// The embedded ``EventStore``: one SQLite file, WAL, every append in `BEGIN IMMEDIATE`.
+///
+/// Positions are `head + 1` read inside the write transaction, so they are gap-free and follow commit
+/// order; unique constraints on the event id and on (stream, version) are a backstop.
+public final class SQLiteEventStore: EventStore {
+    /// The database file.
+    public let database: SQLiteDatabase
+    /// Raised after each append through this instance (other processes are found by polling).
+    public let appendSignal = PositionSignal()
+    private let now: @Sendable () -> Date
+
+    /// A store on `database`; `now` stamps `recordedAt`.
+    public init(database: SQLiteDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.now = now
+    }
+
+    /// Opens (or creates) the file at `path` with the default configuration.
+    public convenience init(path: String) throws {
+        try self.init(database: SQLiteDatabase(path: path))
+    }
+
+    public func append(_ events: [NewEvent], to stream: StreamName, expecting expected: ExpectedVersion) async throws
+        -> AppendResult
+    {
+        try AppendRules.validate(events, to: stream)
+        let recordedAt = Int64((now().timeIntervalSince1970 * 1000).rounded())
+        let result = try await database.write { db in
+            let stored = try Self.storedEvents(ids: events.map(\.id), db)
+            if let earlier = try AppendRules.idempotentResult(for: events, to: stream, stored: stored) { return earlier }
+            let actual = try StreamVersion.fetchOne(
+                db, sql: "SELECT version FROM streams WHERE stream_name = ?", arguments: [stream.description]) ?? 0
+            guard expected.isSatisfied(by: actual) else {
+                throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: actual)
+            }
+            let head = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO events (position, event_id, stream_name, category, stream_version, type,
+                                        schema_version, data, metadata, recorded_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for (offset, event) in events.enumerated() {
+                try insert.execute(arguments: [
+                    head + Int64(offset) + 1, event.id.uuidString.lowercased(), stream.description, stream.category,
+                    actual + Int64(offset) + 1, event.type, event.schemaVersion, String(decoding: event.data, as: UTF8.self),
+                    String(decoding: event.metadata.jsonData(), as: UTF8.self), recordedAt,
+                ])
+            }
+            let last = head + Int64(events.count)
+            try db.execute(
+                sql: """
+                    INSERT INTO streams (stream_name, version, last_position, last_written_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (stream_name) DO UPDATE SET
+                        version = excluded.version, last_position = excluded.last_position,
+                        last_written_at = excluded.last_written_at
+                    """,
+                arguments: [stream.description, actual + Int64(events.count), last, recordedAt])
+            return AppendResult(
+                streamVersion: actual + Int64(events.count), firstPosition: GlobalPosition(rawValue: head + 1),
+                lastPosition: GlobalPosition(rawValue: last), wasAlreadyStored: false)
+        }
+        if !result.wasAlreadyStored { appendSignal.announce(result.lastPosition) }
+        return result
+    }
+
+    public func read(_ stream: StreamName, from version: StreamVersion, direction: ReadDirection, limit: Int) async throws
+        -> [RecordedEvent]
+    {
+        try AppendRules.validateRead(limit: limit, version: version)
+        let sql = switch direction {
+        case .forwards:
+            "SELECT * FROM events WHERE stream_name = ? AND stream_version >= ? ORDER BY stream_version LIMIT ?"
+        case .backwards:
+            "SELECT * FROM events WHERE stream_name = ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT ?"
+        }
+        return try await fetchEvents(sql, [stream.description, version, limit])
+    }
+
+    public func readAll(after position: GlobalPosition, limit: Int) async throws -> [RecordedEvent] {
+        try AppendRules.validateRead(limit: limit)
+        return try await fetchEvents("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?", [position.rawValue, limit])
+    }
+
+    public func readCategory(_ category: String, after position: GlobalPosition, limit: Int) async throws -> [RecordedEvent] {
+        try AppendRules.validateRead(limit: limit)
+        return try await fetchEvents(
+            "SELECT * FROM events WHERE category = ? AND position > ? ORDER BY position LIMIT ?",
+            [category, position.rawValue, limit])
+    }
+
+    public func version(of stream: StreamName) async throws -> StreamVersion {
+        try await database.read { db in
+            try StreamVersion.fetchOne(db, sql: "SELECT version FROM streams WHERE stream_name = ?", arguments: [stream.description]) ?? 0
+        }
+    }
+
+    public func streams(after name: StreamName?, limit: Int) async throws -> [StreamInfo] {
+        try AppendRules.validateRead(limit: limit)
+        return try await database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM streams WHERE stream_name > ? ORDER BY stream_name LIMIT ?",
+                arguments: [name?.description ?? "", limit]
+            ).map { row in
+                StreamInfo(
+                    name: try StreamName(row["stream_name"] as String), version: row["version"],
+                    lastPosition: GlobalPosition(rawValue: row["last_position"]),
+                    lastWrittenAt: Self.date(fromMilliseconds: row["last_written_at"]))
+            }
+        }
+    }
+
+    public func headPosition() async throws -> GlobalPosition {
+        try await database.read { db in
+            GlobalPosition(rawValue: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0)
+        }
+    }
+
+    private func fetchEvents(_ sql: String, _ arguments: StatementArguments) async throws -> [RecordedEvent] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.event(from:))
+        }
+    }
+
+    /// The stored events among `ids`, by id.
+    static func storedEvents(ids: [UUID], _ db: Database) throws -> [UUID: RecordedEvent] {
+        var stored: [UUID: RecordedEvent] = [:]
+        let statement = try db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?")
+        for id in ids {
+            if let row = try Row.fetchOne(statement, arguments: [id.uuidString.lowercased()]) {
+                stored[id] = try event(from: row)
+            }
+        }
+        return stored
+    }
+
+    /// Decodes one `events` row; a row the store cannot read is an error, never skipped.
+    static func event(from row: Row) throws -> RecordedEvent {
+        guard let id = UUID(uuidString: row["event_id"] as String) else {
+            throw EventStoreError.storage("event at position \(row["position"] as Int64) has an invalid id")
+        }
+        return RecordedEvent(
+            id: id, stream: try StreamName(row["stream_name"] as String), version: row["stream_version"],
+            position: GlobalPosition(rawValue: row["position"]), type: row["type"], schemaVersion: row["schema_version"],
+            data: Data((row["data"] as String).utf8),
+            metadata: try Metadata.fromJSON(Data((row["metadata"] as String).utf8)),
+            recordedAt: date(fromMilliseconds: row["recorded_at"]))
+    }
+
+    static func date(fromMilliseconds ms: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(ms) / 1000)
+    }
+}

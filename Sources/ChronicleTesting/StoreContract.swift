@@ -1,0 +1,326 @@
+import Chronicle
+import Foundation
+import Testing
+
+/// One named rule of the store contract, run against a fresh, empty store.
+public struct StoreContractCheck: Sendable, CustomTestStringConvertible {
+    /// What the rule says.
+    public let name: String
+    /// Checks the rule against an empty store.
+    public let run: @Sendable (any EventStore) async throws -> Void
+    public var testDescription: String { name }
+}
+
+/// The contract every ``EventStore`` backend passes: run each check against a fresh store of the backend,
+/// `@Test(arguments: StoreContract.checks)`.
+public enum StoreContract {
+    /// Every check.
+    public static let checks: [StoreContractCheck] = [
+        check("appends to a new stream with versions and positions from 1", appendsToNewStream),
+        check("checks each kind of expected version and names stream, expected and actual", checksExpectedVersion),
+        check("writes a batch whole or not at all", batchIsAtomic),
+        check("answers a re-sent batch with the original result and writes nothing", resendIsIdempotent),
+        check("refuses an event id reused for a different event", refusesReusedIds),
+        check("reads a stream forwards and backwards from a version with a limit", readsStreams),
+        check("reads the global log and a category after a position with a limit", readsLogAndCategory),
+        check("lists streams with their versions, page by page", listsStreams),
+        check("keeps causation and correlation ids", keepsMetadata),
+        check("lets exactly one of many concurrent appenders with the same expected version win", oneConcurrentWinner),
+        check("shows a tailing reader every position once, in order, while writers run", readerSeesNoGap),
+        check("subscription catches up then goes live without gap or duplicate", subscriptionHandsOver),
+    ]
+
+    private static func check(_ name: String, _ run: @escaping @Sendable (any EventStore) async throws -> Void)
+        -> StoreContractCheck
+    {
+        StoreContractCheck(name: name, run: run)
+    }
+
+    /// A new event of `type` with a small JSON body.
+    public static func event(_ type: String = "Happened", _ n: Int = 0, id: UUID = UUID(), metadata: Metadata = Metadata())
+        -> NewEvent
+    {
+        NewEvent(id: id, type: type, data: Data("{\"n\":\(n)}".utf8), metadata: metadata)
+    }
+
+    static func stream(_ id: String, _ category: String = "thing") throws -> StreamName {
+        try StreamName(category: category, id: id)
+    }
+
+    static func expectError(
+        _ expected: EventStoreError, sourceLocation: SourceLocation = #_sourceLocation,
+        _ body: () async throws -> some Any
+    ) async {
+        do {
+            let value = try await body()
+            Issue.record("expected \(expected), got \(value)", sourceLocation: sourceLocation)
+        } catch let error as EventStoreError {
+            #expect(error == expected, sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("expected \(expected), got \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    static func appendsToNewStream(_ store: any EventStore) async throws {
+        let s = try stream("1")
+        #expect(try await store.version(of: s) == 0)
+        #expect(try await store.headPosition() == .start)
+        let batch = (1...3).map { event("Happened", $0) }
+        let result = try await store.append(batch, to: s, expecting: .noStream)
+        #expect(result == AppendResult(streamVersion: 3, firstPosition: 1, lastPosition: 3, wasAlreadyStored: false))
+        let read = try await store.read(s, from: 1, direction: .forwards, limit: 10)
+        #expect(read.map(\.id) == batch.map(\.id))
+        #expect(read.map(\.version) == [1, 2, 3])
+        #expect(read.map(\.position) == [1, 2, 3])
+        #expect(read.map(\.data) == batch.map(\.data))
+        #expect(read.allSatisfy { $0.stream == s && $0.type == "Happened" && $0.schemaVersion == 1 })
+        #expect(try await store.version(of: s) == 3)
+        #expect(try await store.headPosition() == 3)
+        let second = try await store.append([event()], to: try stream("2"), expecting: .any)
+        #expect(second.firstPosition == 4 && second.streamVersion == 1)
+    }
+
+    static func checksExpectedVersion(_ store: any EventStore) async throws {
+        let s = try stream("ev")
+        await expectError(.wrongExpectedVersion(stream: s, expected: .streamExists, actual: 0)) {
+            try await store.append([event()], to: s, expecting: .streamExists)
+        }
+        await expectError(.wrongExpectedVersion(stream: s, expected: .exactly(1), actual: 0)) {
+            try await store.append([event()], to: s, expecting: .exactly(1))
+        }
+        _ = try await store.append([event()], to: s, expecting: .exactly(0))
+        await expectError(.wrongExpectedVersion(stream: s, expected: .noStream, actual: 1)) {
+            try await store.append([event()], to: s, expecting: .noStream)
+        }
+        await expectError(.wrongExpectedVersion(stream: s, expected: .exactly(0), actual: 1)) {
+            try await store.append([event()], to: s, expecting: .exactly(0))
+        }
+        _ = try await store.append([event()], to: s, expecting: .streamExists)
+        _ = try await store.append([event()], to: s, expecting: .exactly(2))
+        _ = try await store.append([event()], to: s, expecting: .any)
+        #expect(try await store.version(of: s) == 4)
+        #expect(try await store.headPosition() == 4)
+    }
+
+    static func batchIsAtomic(_ store: any EventStore) async throws {
+        let a = try stream("a")
+        let b = try stream("b")
+        let taken = event()
+        _ = try await store.append([taken], to: a, expecting: .noStream)
+        // A batch whose last event reuses an id of another stream: none of it may land.
+        await expectError(.eventIdReused(id: taken.id, stream: b)) {
+            try await store.append([event(), event(), taken], to: b, expecting: .noStream)
+        }
+        // A batch with the same id twice.
+        let twice = event()
+        await expectError(.duplicateIdInBatch(id: twice.id)) {
+            try await store.append([twice, twice], to: b, expecting: .any)
+        }
+        await expectError(.emptyBatch(stream: b)) { try await store.append([], to: b, expecting: .any) }
+        // A batch against a wrong version.
+        await expectError(.wrongExpectedVersion(stream: a, expected: .exactly(5), actual: 1)) {
+            try await store.append([event(), event()], to: a, expecting: .exactly(5))
+        }
+        #expect(try await store.version(of: b) == 0)
+        #expect(try await store.version(of: a) == 1)
+        #expect(try await store.headPosition() == 1)
+        #expect(try await store.readAll(after: .start, limit: 100).count == 1)
+        // The log stays gap-free after refused appends.
+        let next = try await store.append([event(), event()], to: b, expecting: .noStream)
+        #expect(next.firstPosition == 2 && next.lastPosition == 3)
+    }
+
+    static func resendIsIdempotent(_ store: any EventStore) async throws {
+        let s = try stream("idem")
+        _ = try await store.append([event()], to: try stream("other"), expecting: .any)
+        let batch = [event("A", 1), event("B", 2)]
+        let first = try await store.append(batch, to: s, expecting: .noStream)
+        _ = try await store.append([event()], to: s, expecting: .exactly(2))
+        // The retry arrives after more was written: same expected version, same ids.
+        let again = try await store.append(batch, to: s, expecting: .noStream)
+        #expect(again.wasAlreadyStored)
+        #expect(again.firstPosition == first.firstPosition && again.lastPosition == first.lastPosition)
+        #expect(again.streamVersion == first.streamVersion)
+        #expect(try await store.version(of: s) == 3)
+        #expect(try await store.headPosition() == 4)
+        let all = try await store.readAll(after: .start, limit: 100)
+        #expect(Set(all.map(\.id)).count == all.count)
+    }
+
+    static func refusesReusedIds(_ store: any EventStore) async throws {
+        let s = try stream("reuse")
+        let original = event("A", 1)
+        _ = try await store.append([original, event("B", 2)], to: s, expecting: .noStream)
+        var changed = original
+        changed.data = Data("{\"n\":99}".utf8)
+        await expectError(.eventIdReused(id: original.id, stream: s)) {
+            try await store.append([changed], to: s, expecting: .any)
+        }
+        var retyped = original
+        retyped.type = "Other"
+        await expectError(.eventIdReused(id: original.id, stream: s)) {
+            try await store.append([retyped], to: s, expecting: .any)
+        }
+        // Half of a stored batch plus a new event is not a retry.
+        await expectError(.partiallyStoredBatch(stream: s)) {
+            try await store.append([original, event("C", 3)], to: s, expecting: .any)
+        }
+        #expect(try await store.version(of: s) == 2)
+        #expect(try await store.headPosition() == 2)
+        let stored = try await store.read(s, from: 1, direction: .forwards, limit: 1)
+        #expect(stored.first?.data == original.data)
+    }
+
+    static func readsStreams(_ store: any EventStore) async throws {
+        let s = try stream("read")
+        for n in 1...10 {
+            _ = try await store.append([event("E", n)], to: s, expecting: .exactly(Int64(n - 1)))
+            _ = try await store.append([event("Noise", n)], to: try stream("noise"), expecting: .any)
+        }
+        let forwards = try await store.read(s, from: 4, direction: .forwards, limit: 3)
+        #expect(forwards.map(\.version) == [4, 5, 6])
+        let backwards = try await store.read(s, from: 4, direction: .backwards, limit: 3)
+        #expect(backwards.map(\.version) == [4, 3, 2])
+        let newest = try await store.read(s, from: .max, direction: .backwards, limit: 2)
+        #expect(newest.map(\.version) == [10, 9])
+        let tail = try await store.read(s, from: 9, direction: .forwards, limit: 100)
+        #expect(tail.map(\.version) == [9, 10])
+        #expect(try await store.read(s, from: 11, direction: .forwards, limit: 5).isEmpty)
+        #expect(try await store.read(try stream("missing"), from: 1, direction: .forwards, limit: 5).isEmpty)
+        #expect(forwards.map(\.position) == [7, 9, 11])
+        await expectError(.invalidRead("limit must be at least 1, was 0")) {
+            try await store.read(s, from: 1, direction: .forwards, limit: 0)
+        }
+    }
+
+    static func readsLogAndCategory(_ store: any EventStore) async throws {
+        for n in 1...6 {
+            _ = try await store.append([event("E", n)], to: try stream("\(n % 2)", n % 3 == 0 ? "gamma" : "alpha"), expecting: .any)
+        }
+        let all = try await store.readAll(after: 2, limit: 3)
+        #expect(all.map(\.position) == [3, 4, 5])
+        #expect(try await store.readAll(after: 6, limit: 10).isEmpty)
+        let gamma = try await store.readCategory("gamma", after: .start, limit: 10)
+        #expect(gamma.map(\.position) == [3, 6])
+        let alpha = try await store.readCategory("alpha", after: 2, limit: 2)
+        #expect(alpha.map(\.position) == [4, 5])
+        #expect(try await store.readCategory("alp", after: .start, limit: 10).isEmpty)
+    }
+
+    static func listsStreams(_ store: any EventStore) async throws {
+        for name in ["c", "a", "b", "a", "a"] {
+            _ = try await store.append([event()], to: try stream(name), expecting: .any)
+        }
+        let first = try await store.streams(after: nil, limit: 2)
+        #expect(first.map(\.name.description) == ["thing-a", "thing-b"])
+        #expect(first.map(\.version) == [3, 1])
+        #expect(first.first?.lastPosition == 5)
+        let rest = try await store.streams(after: first.last?.name, limit: 10)
+        #expect(rest.map(\.name.description) == ["thing-c"])
+    }
+
+    static func keepsMetadata(_ store: any EventStore) async throws {
+        let cause = UUID()
+        let correlation = UUID()
+        let metadata = Metadata(causationId: cause, correlationId: correlation, extra: ["user": "ada"])
+        let sent = event(metadata: metadata)
+        _ = try await store.append([sent], to: try stream("meta"), expecting: .any)
+        let read = try #require(try await store.readAll(after: .start, limit: 1).first)
+        #expect(read.metadata == metadata)
+        #expect(read.id == sent.id)
+    }
+
+    static func oneConcurrentWinner(_ store: any EventStore) async throws {
+        let s = try stream("race")
+        _ = try await store.append([event()], to: s, expecting: .noStream)
+        let writers = 12
+        let outcomes = await withTaskGroup(of: Result<AppendResult, any Error>.self) { group in
+            for n in 0..<writers {
+                group.addTask {
+                    do { return .success(try await store.append([event("W", n), event("W", n)], to: s, expecting: .exactly(1))) }
+                    catch { return .failure(error) }
+                }
+            }
+            var all: [Result<AppendResult, any Error>] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let winners = outcomes.compactMap { try? $0.get() }
+        #expect(winners.count == 1)
+        #expect(winners.first?.streamVersion == 3)
+        for case .failure(let error) in outcomes {
+            #expect(error as? EventStoreError == .wrongExpectedVersion(stream: s, expected: .exactly(1), actual: 3))
+        }
+        let events = try await store.read(s, from: 1, direction: .forwards, limit: 100)
+        #expect(events.map(\.version) == [1, 2, 3])
+        #expect(try await store.headPosition() == 3)
+    }
+
+    static func readerSeesNoGap(_ store: any EventStore) async throws {
+        let writers = 4
+        let appendsPerWriter = 40
+        let total = writers * appendsPerWriter * 2
+        let shared = try stream("shared")
+        let reader = Task {
+            var seen: [GlobalPosition] = []
+            let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+            for try await event in store.subscribe(after: .start, batchSize: 7, pollInterval: .milliseconds(20)) {
+                seen.append(event.position)
+                if seen.count == total || ContinuousClock.now > deadline { break }
+            }
+            return seen
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<writers {
+                group.addTask {
+                    let own = try stream("w\(w)")
+                    for n in 0..<appendsPerWriter {
+                        _ = try await store.append([event("Own", n)], to: own, expecting: .exactly(Int64(n)))
+                        _ = try await store.append([event("Shared", n)], to: shared, expecting: .any)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seen = try await reader.value
+        #expect(seen == (1...Int64(total)).map { GlobalPosition(rawValue: $0) })
+        #expect(try await store.version(of: shared) == Int64(writers * appendsPerWriter))
+    }
+
+    static func subscriptionHandsOver(_ store: any EventStore) async throws {
+        let s = try stream("live")
+        for n in 1...5 { _ = try await store.append([event("E", n)], to: s, expecting: .any) }
+        var iterator = store.subscribe(after: 2, batchSize: 2, pollInterval: .milliseconds(50)).makeAsyncIterator()
+        var positions: [GlobalPosition] = []
+        for _ in 0..<3 { positions.append(try #require(try await iterator.next()).position) }
+        #expect(positions == [3, 4, 5])
+        // Live: written after the reader caught up.
+        let writer = Task {
+            for n in 6...9 { _ = try await store.append([event("E", n)], to: s, expecting: .any) }
+        }
+        for _ in 0..<4 { positions.append(try #require(try await iterator.next()).position) }
+        try await writer.value
+        #expect(positions == [3, 4, 5, 6, 7, 8, 9])
+        // Filtered by category.
+        _ = try await store.append([event()], to: try stream("x", "other"), expecting: .any)
+        _ = try await store.append([event()], to: s, expecting: .any)
+        var filtered = store.subscribe(after: 9, filter: .category("other"), pollInterval: .milliseconds(50)).makeAsyncIterator()
+        #expect(try await filtered.next()?.position == 10)
+    }
+}
+
+/// The contract every ``CheckpointStore`` passes.
+public enum CheckpointStoreContract {
+    /// Runs every rule against a fresh store.
+    public static func run(_ store: any CheckpointStore) async throws {
+        #expect(try await store.checkpoint(for: "p") == .start)
+        try await store.store(5, for: "p")
+        try await store.store(7, for: "q")
+        #expect(try await store.checkpoint(for: "p") == 5)
+        try await store.store(9, for: "p")
+        #expect(try await store.checkpoint(for: "p") == 9)
+        try await store.reset("p")
+        #expect(try await store.checkpoint(for: "p") == .start)
+        #expect(try await store.checkpoint(for: "q") == 7)
+    }
+}

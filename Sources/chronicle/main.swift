@@ -1,0 +1,1 @@
+import Hummingbird; import GRDB; import ArgumentParser; import ServiceLifecycle; print("x")

@@ -1,0 +1,194 @@
+import Chronicle
+import ChronicleSQLite
+import ChronicleTesting
+import Foundation
+import GRDB
+import Testing
+
+@Suite struct SQLiteStoreTests {
+    @Test(arguments: StoreContract.checks)
+    func keepsTheStoreContract(_ check: StoreContractCheck) async throws {
+        let directory = try TemporaryDirectory()
+        try await check.run(SQLiteEventStore(path: directory.path("events.sqlite")))
+    }
+
+    @Test func checkpointStoreKeepsTheContract() async throws {
+        let directory = try TemporaryDirectory()
+        try await CheckpointStoreContract.run(SQLiteCheckpointStore(database: SQLiteDatabase(path: directory.path("c.sqlite"))))
+    }
+
+    @Test func opensInWALModeWithFullSynchronousByDefault() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.path("events.sqlite"))
+        let (journal, synchronous) = try await database.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+        }
+        #expect(journal == "wal")
+        #expect(synchronous == 2)  // FULL
+    }
+
+    @Test func eventsSurviveClosingAndReopeningTheFile() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("events.sqlite")
+        let stream = try StreamName("thing-1")
+        do {
+            let store = try SQLiteEventStore(path: path)
+            _ = try await store.append([StoreContract.event("A", 1), StoreContract.event("B", 2)], to: stream, expecting: .noStream)
+        }
+        let reopened = try SQLiteEventStore(path: path)
+        #expect(try await reopened.version(of: stream) == 2)
+        #expect(try await reopened.readAll(after: .start, limit: 10).map(\.type) == ["A", "B"])
+        let next = try await reopened.append([StoreContract.event()], to: stream, expecting: .exactly(2))
+        #expect(next.firstPosition == 3)
+    }
+
+    /// Two pools on one file behave like two processes: the write lock of BEGIN IMMEDIATE, not an
+    /// in-process queue, must keep positions gap-free and in commit order.
+    @Test func twoConnectionsOnOneFileKeepTheLogGapFree() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("events.sqlite")
+        let first = try SQLiteEventStore(path: path)
+        let second = try SQLiteEventStore(path: path)
+        let perWriter = 60
+        let shared = try StreamName("thing-shared")
+        let reader = Task {
+            var seen: [GlobalPosition] = []
+            for try await event in first.subscribe(after: .start, batchSize: 5, pollInterval: .milliseconds(10)) {
+                seen.append(event.position)
+                if seen.count == 2 * perWriter * 2 { break }
+            }
+            return seen
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (n, store) in [first, second].enumerated() {
+                group.addTask {
+                    for i in 0..<perWriter {
+                        _ = try await store.append([StoreContract.event("Shared", i), StoreContract.event("Shared", i)], to: shared, expecting: .any)
+                        _ = try await store.append([StoreContract.event("Own", i)], to: try StreamName("thing-w\(n)"), expecting: .exactly(Int64(i)))
+                        _ = try await store.append([StoreContract.event("Own", i)], to: try StreamName("thing-x\(n)"), expecting: .any)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let total = 2 * perWriter * 4
+        let seen = try await withThrowingTaskGroup(of: [GlobalPosition].self) { group in
+            group.addTask { try await reader.value }
+            group.addTask {
+                try await Task.sleep(for: .seconds(60))
+                reader.cancel()
+                return []
+            }
+            let result = try await group.next() ?? []
+            group.cancelAll()
+            return result
+        }
+        #expect(seen == (1...Int64(2 * perWriter * 2)).map { GlobalPosition(rawValue: $0) })
+        #expect(try await second.headPosition() == GlobalPosition(rawValue: Int64(total)))
+        let versions = try await first.read(shared, from: 1, direction: .forwards, limit: 1000).map(\.version)
+        #expect(versions == Array(1...Int64(4 * perWriter)))
+    }
+
+    /// 100,000 events appended and read back in pages: the log is read without holding it in memory.
+    @Test func appendsAndReadsAHundredThousandEvents() async throws {
+        let directory = try TemporaryDirectory()
+        var configuration = SQLiteDatabase.Configuration()
+        configuration.synchronous = .normal
+        let store = SQLiteEventStore(database: try SQLiteDatabase(path: directory.path("big.sqlite"), configuration: configuration))
+        let batches = 100
+        let batchSize = 1_000
+        for b in 0..<batches {
+            let stream = try StreamName(category: "bulk", id: String(b % 10))
+            let events = (0..<batchSize).map { StoreContract.event("Bulk", $0) }
+            _ = try await store.append(events, to: stream, expecting: .any)
+        }
+        var expected: Int64 = 1
+        var last = GlobalPosition.start
+        while true {
+            let page = try await store.readAll(after: last, limit: 2_000)
+            guard let tail = page.last else { break }
+            for event in page {
+                #expect(event.position.rawValue == expected)
+                expected += 1
+            }
+            last = tail.position
+        }
+        #expect(expected - 1 == Int64(batches * batchSize))
+        #expect(try await store.version(of: StreamName("bulk-3")) == Int64(batches / 10 * batchSize))
+    }
+}
+
+@Suite struct SQLiteProjectionTests {
+    /// Counts events per type in a table of the same file.
+    struct TypeCounts: SQLiteReadModel {
+        let name = "type_counts"
+        let failOn: String?
+
+        func createTables(_ db: Database) throws {
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS type_counts (type TEXT PRIMARY KEY, count INTEGER NOT NULL)")
+        }
+
+        func dropTables(_ db: Database) throws {
+            try db.execute(sql: "DROP TABLE IF EXISTS type_counts")
+        }
+
+        func apply(_ event: RecordedEvent, _ db: Database) throws {
+            if event.type == failOn { throw CodecError.unknownType(event.type) }
+            try db.execute(
+                sql: "INSERT INTO type_counts VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET count = count + 1",
+                arguments: [event.type])
+        }
+    }
+
+    func counts(_ database: SQLiteDatabase) async throws -> [String: Int] {
+        try await database.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT type, count FROM type_counts").map { ($0[0] as String, $0[1] as Int) })
+        }
+    }
+
+    @Test func rowsAndCheckpointCommitTogether() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.path("p.sqlite"))
+        let store = SQLiteEventStore(database: database)
+        let stream = try StreamName("thing-1")
+        _ = try await store.append([StoreContract.event("A"), StoreContract.event("B"), StoreContract.event("Poison"), StoreContract.event("A")], to: stream, expecting: .any)
+        let events = try await store.readAll(after: .start, limit: 10)
+
+        let failing = try await SQLiteProjection(TypeCounts(failOn: "Poison"), database: database)
+        await #expect(throws: CodecError.self) { try await failing.consume(events) }
+        // The batch failed at its third event: neither the first two rows nor the checkpoint were kept.
+        #expect(try await counts(database).isEmpty)
+        #expect(try await failing.checkpoint() == .start)
+
+        let healthy = try await SQLiteProjection(TypeCounts(failOn: nil), database: database)
+        try await healthy.consume(Array(events[0..<2]))
+        #expect(try await healthy.checkpoint() == 2)
+        // A batch handed over again (e.g. after a crash before the runner saw the commit) is not applied twice.
+        try await healthy.consume(events)
+        #expect(try await counts(database) == ["A": 2, "B": 1, "Poison": 1])
+        #expect(try await healthy.checkpoint() == 4)
+
+        try await healthy.reset()
+        #expect(try await counts(database).isEmpty)
+        #expect(try await healthy.checkpoint() == .start)
+    }
+
+    @Test func aRunnerStopsAtAPoisonEventWithItsPositionAndResumesAfterAFix() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.path("p.sqlite"))
+        let store = SQLiteEventStore(database: database)
+        _ = try await store.append([StoreContract.event("A"), StoreContract.event("Poison"), StoreContract.event("B")], to: StreamName("thing-1"), expecting: .any)
+        let runner = SubscriptionRunner(try await SQLiteProjection(TypeCounts(failOn: "Poison"), database: database), kind: .projection, store: store)
+        let task = Task { await runner.run() }
+        defer { task.cancel() }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        var state = runner.currentStatus.state
+        while ContinuousClock.now < deadline, state == .running || state == .starting {
+            try await Task.sleep(for: .milliseconds(10))
+            state = runner.currentStatus.state
+        }
+        #expect(state == .faulted(position: 2, error: "unknown event type \"Poison\""))
+        #expect(try await counts(database) == ["A": 1])
+        #expect(try await SQLiteCheckpointStore(database: database).checkpoint(for: "type_counts") == 1)
+    }
+}
