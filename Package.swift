@@ -51,6 +51,19 @@ let package = Package(
             path: "Examples/TodoDomain",
             swiftSettings: swiftSettings
         ),
+        // The Todo application around the pure domain: SQLite read models, the notifier reactor, its mailbox.
+        .target(
+            name: "TodoApp",
+            dependencies: [
+                "Chronicle",
+                "ChronicleSQLite",
+                "TodoDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/TodoApp",
+            swiftSettings: swiftSettings
+        ),
         // The HTTP edge on Hummingbird 2: Todo API, event browsing, static pages.
         .target(
             name: "ChronicleHTTP",
@@ -58,6 +71,8 @@ let package = Package(
                 "Chronicle",
                 "ChronicleSQLite",
                 "TodoDomain",
+                "TodoApp",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,6 +94,7 @@ let package = Package(
                 "ChronicleSQLite",
                 "ChronicleHTTP",
                 "TodoDomain",
+                "TodoApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,9 +127,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TodoAppTests",
+            dependencies: ["TodoApp", "TodoDomain", "Chronicle", "ChronicleSQLite", "ChronicleTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ChronicleHTTPTests",
             dependencies: [
-                "ChronicleHTTP", "Chronicle", "ChronicleSQLite", "TodoDomain",
+                "ChronicleHTTP", "Chronicle", "ChronicleSQLite", "ChronicleTesting", "TodoDomain", "TodoApp",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -1,19 +1,7 @@
 import Chronicle
+import ChronicleTesting
 import Foundation
 import Testing
-
-/// Waits for `condition` with a deadline (never a fixed sleep).
-func eventually(
-    timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async throws -> Bool
-) async rethrows {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
-}
 
 @Suite struct SubscriptionRunnerTests {
     let codec = Counter.Codec()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The name of an event stream: a category and an id, written `category-id` (e.g. `todo-5f0c…`).
 ///
 /// The category is what category reads (`todo-*`) and subscriptions filter on; the id names one
@@ -6,6 +8,7 @@
 /// - Category: 1…64 characters, ASCII letters, digits and `_`, starting with a letter. No `-`:
 ///   the first `-` of a stream name ends the category.
 /// - Id: 1…128 characters, ASCII letters, digits and `_ . : @ -`.
+
 public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The category, the part before the first `-`.
     public let category: String
@@ -84,5 +87,32 @@ extension StreamName: Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+}
+
+/// A validated category. A stream of it named by a UUID needs no further check, since a UUID's
+/// characters are always allowed.
+public struct StreamCategory: Hashable, Sendable, CustomStringConvertible {
+    /// The category's name.
+    public let name: String
+
+    /// Validates `name` as a category.
+    public init(_ name: String) throws(StreamNameError) {
+        try StreamName.validateCategory(name)
+        self.name = name
+    }
+
+    /// The stream `name-<uuid in lowercase>`.
+    public func stream(_ id: UUID) -> StreamName {
+        StreamName(validatedCategory: name, id: id.uuidString.lowercased())
+    }
+
+    public var description: String { name }
+}
+
+extension StreamName {
+    fileprivate init(validatedCategory category: String, id: String) {
+        self.category = category
+        self.id = id
     }
 }

@@ -173,6 +173,7 @@ public final class SubscriptionRunner: Sendable {
                     after: checkpoint, limit: configuration.batchSize, pollInterval: configuration.pollInterval,
                     maxWait: configuration.pollInterval)
             } catch {
+                if Task.isCancelled { break }
                 logger.warning("reading the log failed; retrying", metadata: ["error": "\(error)"])
                 await waitForControl(timeout: configuration.pollInterval)
                 continue
@@ -180,6 +181,8 @@ public final class SubscriptionRunner: Sendable {
             if batch.isEmpty { continue }
             if let reached = await consume(batch, after: checkpoint) {
                 checkpoint = reached
+            } else if Task.isCancelled {
+                break
             } else {
                 faulted = true
                 checkpoint = (try? await consumer.checkpoint()) ?? checkpoint
@@ -195,6 +198,7 @@ public final class SubscriptionRunner: Sendable {
             advance(to: batch[batch.count - 1].position, count: batch.count)
             return batch[batch.count - 1].position
         } catch {
+            if Task.isCancelled { return nil }
             guard batch.count > 1 else {
                 fault(at: batch[0].position, error)
                 return nil
@@ -205,7 +209,7 @@ public final class SubscriptionRunner: Sendable {
                 try await consumer.consume([event])
                 advance(to: event.position, count: 1)
             } catch {
-                fault(at: event.position, error)
+                if !Task.isCancelled { fault(at: event.position, error) }
                 return nil
             }
         }

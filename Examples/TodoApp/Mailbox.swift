@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A mail the application sends.
+public struct Mail: Codable, Hashable, Sendable {
+    /// A stable id: the same mail sent again carries the same id, so a receiver can drop the repeat.
+    public var id: UUID
+    public var to: String
+    public var subject: String
+    public var body: String
+
+    public init(id: UUID, to: String, subject: String, body: String) {
+        self.id = id
+        self.to = to
+        self.subject = subject
+        self.body = body
+    }
+}
+
+/// Where mail goes. Implementations deliver a mail id at most once: delivering an id again delivers
+/// nothing and answers the first delivery's date (SMTP receivers do the same with Message-ID).
+public protocol MailSink: Sendable {
+    /// Delivers `mail` (once) and answers the calendar date `YYYY-MM-DD` it was delivered on.
+    func deliver(_ mail: Mail) async throws -> String
+}
+
+/// The default ``MailSink``: appends each mail as a JSON line to a mailbox file beside the database,
+/// and logs it.
+public final class FileMailbox: MailSink {
+    /// One delivered mail as the file holds it.
+    public struct Delivered: Codable, Hashable, Sendable {
+        public var mail: Mail
+        public var deliveredOn: String
+
+        enum CodingKeys: String, CodingKey {
+            case mail, deliveredOn = "delivered_on"
+        }
+    }
+
+    /// The mailbox file.
+    public let path: String
+    private let today: @Sendable () -> String
+    private let logger: Logger
+    private let delivered: Mutex<[UUID: String]>
+
+    /// Opens (or creates) the mailbox at `path`; `today` gives the delivery date.
+    public init(path: String, today: @escaping @Sendable () -> String, logger: Logger = Logger(label: "chronicle.todo.mail")) throws {
+        self.path = path
+        self.today = today
+        self.logger = logger
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+        var index: [UUID: String] = [:]
+        for entry in try Self.read(path: path) { index[entry.mail.id] = entry.deliveredOn }
+        delivered = Mutex(index)
+    }
+
+    /// Every mail in the mailbox file, oldest first.
+    public static func read(path: String) throws -> [Delivered] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Delivered.self, from: Data($0)) }
+    }
+
+    public func deliver(_ mail: Mail) async throws -> String {
+        let result: Result<(String, Bool), any Error> = delivered.withLock { index in
+            if let first = index[mail.id] { return .success((first, false)) }
+            let entry = Delivered(mail: mail, deliveredOn: today())
+            do {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                var line = try encoder.encode(entry)
+                line.append(UInt8(ascii: "\n"))
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+                defer { try? handle.close() }
+                try handle.seekToEnd()
+                try handle.write(contentsOf: line)
+                try handle.synchronize()
+                index[mail.id] = entry.deliveredOn
+                return .success((entry.deliveredOn, true))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let (deliveredOn, isNew) = try result.get()
+        if isNew {
+            logger.info("mail sent", metadata: ["to": "\(mail.to)", "subject": "\(mail.subject)", "mail_id": "\(mail.id)"])
+        }
+        return deliveredOn
+    }
+}

@@ -1,0 +1,64 @@
+import Chronicle
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import TodoApp
+
+/// The HTTP server of `chronicle serve`: the Todo API, event browsing and the static pages, plus (unless
+/// told otherwise) the read models and reactors in the same process.
+public enum ChronicleServer {
+    /// How the server runs.
+    public struct Configuration: Sendable {
+        /// The address to listen on (default 127.0.0.1).
+        public var host = "127.0.0.1"
+        /// The port (default 8080; 0 picks a free one).
+        public var port = 8080
+        /// Whether projectors and reactors run in this process (default true).
+        public var runsSubscriptions = true
+        /// Makes the default configuration.
+        public init() {}
+    }
+
+    /// The router with every route and middleware.
+    public static func router(service: TodoService, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware(logger: logger))
+        router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: MetricsMiddleware())
+        if let publicFolder = Bundle.module.resourceURL?.appendingPathComponent("Public").path {
+            router.add(middleware: FileMiddleware(publicFolder, searchForIndexHtml: true, logger: logger))
+        }
+        router.get("/health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
+        TodoRoutes(service: service).register(on: router)
+        EventRoutes(store: service.store).register(on: router)
+        return router
+    }
+
+    /// The application: the HTTP server and, when configured, the subscriptions as a service beside it.
+    public static func application(
+        service: TodoService, configuration: Configuration, logger: Logger = Logger(label: "chronicle.http"),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        var app = Application(
+            router: router(service: service, logger: logger),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Chronicle"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+        if configuration.runsSubscriptions {
+            app.addServices(SubscriptionsService(service: service))
+        }
+        return app
+    }
+}
+
+/// Runs the read models and reactors until graceful shutdown.
+struct SubscriptionsService: Service {
+    let service: TodoService
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await service.run()
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Chronicle
+import Foundation
+import Hummingbird
+
+/// Event browsing for tools and tests: the streams, one stream's events, the global log.
+struct EventRoutes<Context: RequestContext> {
+    let store: any EventStore
+
+    func register(on router: Router<Context>) {
+        router.get("/streams") { request, _ in
+            let after: StreamName?
+            do {
+                after = try request.uri.queryParameters.get("after").map { try StreamName($0) }
+            } catch {
+                throw APIError.badRequest(String(describing: error))
+            }
+            let streams = try await store.streams(after: after, limit: try request.limit(default: HTTPLimits.maxPageSize))
+            return JSONBody.response(.ok, ["streams": streams.map(StreamBody.init)])
+        }
+        router.get("/streams/:name") { request, context in
+            let stream: StreamName
+            do {
+                stream = try StreamName(context.parameters.get("name") ?? "")
+            } catch {
+                throw APIError.badRequest(String(describing: error))
+            }
+            let from = try request.position("from")?.rawValue ?? 1
+            let events = try await store.read(
+                stream, from: max(from, 1), direction: .forwards, limit: try request.limit(default: HTTPLimits.maxPageSize))
+            return JSONBody.response(.ok, EventsBody(events: events.map(EventBody.init)))
+        }
+        router.get("/log") { request, _ in
+            let events = try await store.readAll(
+                after: try request.position("after") ?? .start, limit: try request.limit(default: 100))
+            return JSONBody.response(.ok, EventsBody(events: events.map(EventBody.init)))
+        }
+    }
+}
+
+struct StreamBody: Encodable {
+    let name: String
+    let version: Int64
+    let lastPosition: Int64
+    let lastWrittenAt: String
+
+    init(_ info: StreamInfo) {
+        name = info.name.description
+        version = info.version
+        lastPosition = info.lastPosition.rawValue
+        lastWrittenAt = EventBody.timestamp(info.lastWrittenAt)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, lastPosition = "last_position", lastWrittenAt = "last_written_at"
+    }
+}
+
+struct EventsBody: Encodable {
+    let events: [EventBody]
+}
+
+/// One recorded event: `{"id", "stream", "version", "position", "type", "recorded_at", "data", "metadata"}`.
+struct EventBody: Encodable {
+    let id: String
+    let stream: String
+    let version: Int64
+    let position: Int64
+    let type: String
+    let schemaVersion: Int
+    let recordedAt: String
+    let data: JSONValue
+    let metadata: Metadata
+
+    init(_ event: RecordedEvent) {
+        id = event.id.uuidString.lowercased()
+        stream = event.stream.description
+        version = event.version
+        position = event.position.rawValue
+        type = event.type
+        schemaVersion = event.schemaVersion
+        recordedAt = Self.timestamp(event.recordedAt)
+        data = (try? JSONDecoder().decode(JSONValue.self, from: event.data)) ?? .string(String(decoding: event.data, as: UTF8.self))
+        metadata = event.metadata
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, stream, version, position, type, schemaVersion = "schema_version", recordedAt = "recorded_at", data, metadata
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

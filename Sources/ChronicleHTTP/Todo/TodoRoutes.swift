@@ -1,0 +1,164 @@
+import Chronicle
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TodoApp
+import TodoDomain
+
+/// EventSourcery's Todo API, route for route and status for status, plus reopen, clear and the board.
+struct TodoRoutes<Context: RequestContext> {
+    let service: TodoService
+
+    func register(on router: Router<Context>) {
+        router.post("/todo/:id") { request, context in
+            let id = try todoId(context)
+            let body = try await JSONBody.object(of: request, context: context)
+            let details = Todo.Details(
+                title: try body.string("title"), description: try body.string("description"),
+                dueDate: try body.string("due_date"), stakeholderEmail: try body.string("stakeholder_email"))
+            return try await handle(.add(id, details), created: true)
+        }
+        router.put("/todo/:id") { request, context in
+            let id = try todoId(context)
+            let body = try await JSONBody.object(of: request, context: context)
+            let amendment = Todo.Amendment(
+                title: try patch(body, "title"), description: try patch(body, "description"),
+                dueDate: try patch(body, "due_date"), stakeholderEmail: try patch(body, "stakeholder_email"))
+            return try await handle(.amend(id, amendment))
+        }
+        router.post("/todo/:id/complete") { request, context in
+            let id = try todoId(context)
+            let body = try await JSONBody.object(of: request, context: context)
+            return try await handle(.complete(id, completedOn: try body.string("completed_on")))
+        }
+        router.post("/todo/:id/abandon") { request, context in
+            let id = try todoId(context)
+            let body = try await JSONBody.object(of: request, context: context)
+            return try await handle(.abandon(id, abandonedOn: try body.string("abandoned_on")))
+        }
+        router.put("/todo/:id/moveup") { request, context in
+            let id = try todoId(context)
+            _ = try await JSONBody.object(of: request, context: context)
+            return try await handle(.moveUp(id))
+        }
+        router.post("/todo/:id/reopen") { request, context in
+            let id = try todoId(context)
+            _ = try await JSONBody.object(of: request, context: context)
+            return try await handle(.reopen(id))
+        }
+        router.post("/todo/:id/clear") { request, context in
+            let id = try todoId(context)
+            _ = try await JSONBody.object(of: request, context: context)
+            return try await handle(.clear(id))
+        }
+        for list in TodoReadModel.List.allCases {
+            router.get("/todos/\(list.rawValue)") { request, _ in
+                try await query(list, after: try request.position("after"))
+            }
+        }
+    }
+
+    private func todoId(_ context: Context) throws -> TodoID {
+        guard let raw = context.parameters.get("id"), let id = TodoID(raw) else {
+            throw APIError.badRequest("todo_id is not a UUID")
+        }
+        return id
+    }
+
+    private func patch(_ body: [String: JSONValue], _ key: String) throws -> Patch<String> {
+        switch body[key] {
+        case nil: return .unchanged
+        case .null?: return .cleared
+        case .string(let s)?: return .set(s)
+        default: throw APIError.badRequest("\(key) must be a string or null")
+        }
+    }
+
+    /// Decides the command and answers EventSourcery's statuses: 201/200 accepted, 400 input error,
+    /// 422 broken rule, 409 conflict after retries.
+    private func handle(_ command: Todo.Command, created: Bool = false) async throws -> Response {
+        let stream = Todo.stream(command.todoId)
+        let outcome: CommandOutcome<Todo.Event, Todo.Rejection>
+        do {
+            // Each request is a command of its own: it causes, and starts the conversation of, what it appends.
+            let commandId = UUID()
+            outcome = try await service.commands.handle(
+                command, on: stream, metadata: Metadata(causationId: commandId, correlationId: commandId))
+        } catch let error as EventStoreError {
+            if case .wrongExpectedVersion = error { throw APIError(.conflict, error.description) }
+            throw error
+        }
+        switch outcome {
+        case .accepted(_, let version, let position):
+            let position = if let position { position } else { try await service.store.headPosition() }
+            return JSONBody.response(
+                created ? .created : .ok,
+                AcceptedBody(todoId: command.todoId.description, streamVersion: version, position: position.rawValue))
+        case .rejected(let rejection):
+            throw APIError(rejection.isInputError ? .badRequest : .unprocessableContent, rejection.description)
+        }
+    }
+
+    /// A list, after waiting (bounded) for its read model to reach `after` when asked to.
+    private func query(_ list: TodoReadModel.List, after: GlobalPosition?) async throws -> Response {
+        if let after, let runner = service.readModels[list] {
+            let head = try await service.store.headPosition()
+            guard after <= head else {
+                throw APIError.badRequest("after=\(after) is beyond the newest position \(head)")
+            }
+            guard await runner.waitUntilCaughtUp(to: after, timeout: HTTPLimits.maxCatchUpWait) else {
+                throw APIError(
+                    .serviceUnavailable,
+                    "read model \(list.name) has not reached position \(after) yet (at \(runner.currentStatus.checkpoint))")
+            }
+        }
+        let todos = try await service.todos(list)
+        return JSONBody.response(.ok, todos.map { TodoBody($0, list: list) })
+    }
+}
+
+/// A command's answer: the todo, its stream's version and the position of the last event written
+/// (the log's head for a no-op), which `?after=` accepts.
+struct AcceptedBody: Encodable {
+    let todoId: String
+    let streamVersion: Int64
+    let position: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case todoId = "todo_id", streamVersion = "stream_version", position
+    }
+}
+
+/// One todo in a list: absent fields are `null`; completed lists add `completed_on`, the board adds `completed`.
+struct TodoBody: Encodable {
+    let item: TodoItem
+    let list: TodoReadModel.List
+
+    init(_ item: TodoItem, list: TodoReadModel.List) {
+        self.item = item
+        self.list = list
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case todoId = "todo_id", title, description, dueDate = "due_date", stakeholderEmail = "stakeholder_email"
+        case completedOn = "completed_on", completed
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(item.todoId, forKey: .todoId)
+        try c.encode(item.title, forKey: .title)
+        try c.encode(item.description, forKey: .description)
+        try c.encode(item.dueDate, forKey: .dueDate)
+        try c.encode(item.stakeholderEmail, forKey: .stakeholderEmail)
+        switch list {
+        case .completed:
+            try c.encode(item.completedOn, forKey: .completedOn)
+        case .board:
+            try c.encode(item.completed, forKey: .completed)
+            try c.encode(item.completedOn, forKey: .completedOn)
+        case .outstanding, .scheduled:
+            break
+        }
+    }
+}

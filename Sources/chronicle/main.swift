@@ -1,1 +1,0 @@
-import Hummingbird; import GRDB; import ArgumentParser; import ServiceLifecycle; print("x")
