@@ -17,6 +17,8 @@ public final class TodoService: Sendable {
         public var database = SQLiteDatabase.Configuration()
         /// Subscription settings (batch size, poll interval).
         public var subscriptions = SubscriptionRunner.Configuration()
+        /// How many times a command is decided at most when writers race (default 5).
+        public var maxCommandAttempts = 5
 
         /// A configuration for the database at `databasePath`.
         public init(databasePath: String) {
@@ -56,7 +58,7 @@ public final class TodoService: Sendable {
     ) async throws {
         database = try SQLiteDatabase(path: configuration.databasePath, configuration: configuration.database)
         store = SQLiteEventStore(database: database)
-        commands = CommandHandler(store: store, codec: TodoEventCodec())
+        commands = CommandHandler(store: store, codec: TodoEventCodec(), maxAttempts: configuration.maxCommandAttempts)
         let sink = try mailSink ?? FileMailbox(path: configuration.resolvedMailboxPath, today: today)
         self.mailSink = sink
         var readModels: [TodoReadModel.List: SubscriptionRunner] = [:]

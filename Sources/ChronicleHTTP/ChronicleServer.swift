@@ -16,22 +16,28 @@ public enum ChronicleServer {
         public var port = 8080
         /// Whether projectors and reactors run in this process (default true).
         public var runsSubscriptions = true
+        /// Serve the pages from this folder instead of the bundled copy (for working on the pages).
+        public var publicFolder: String?
         /// Makes the default configuration.
         public init() {}
     }
 
     /// The router with every route and middleware.
-    public static func router(service: TodoService, logger: Logger) -> Router<BasicRequestContext> {
+    public static func router(
+        service: TodoService, monitor: SubscriptionMonitor, publicFolder: String? = nil, logger: Logger
+    ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: MetricsMiddleware())
-        if let publicFolder = Bundle.module.resourceURL?.appendingPathComponent("Public").path {
+        if let publicFolder = publicFolder ?? Bundle.module.resourceURL?.appendingPathComponent("Public").path {
             router.add(middleware: FileMiddleware(publicFolder, searchForIndexHtml: true, logger: logger))
         }
         router.get("/health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
         TodoRoutes(service: service).register(on: router)
         EventRoutes(store: service.store).register(on: router)
+        LiveEvents(store: service.store).register(on: router)
+        AdminRoutes(monitor: monitor, store: service.store).register(on: router)
         return router
     }
 
@@ -40,11 +46,13 @@ public enum ChronicleServer {
         service: TodoService, configuration: Configuration, logger: Logger = Logger(label: "chronicle.http"),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        let monitor = SubscriptionMonitor(runners: service.runners, store: service.store)
         var app = Application(
-            router: router(service: service, logger: logger),
+            router: router(service: service, monitor: monitor, publicFolder: configuration.publicFolder, logger: logger),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Chronicle"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
+        app.addServices(MonitorService(monitor: monitor))
         if configuration.runsSubscriptions {
             app.addServices(SubscriptionsService(service: service))
         }
@@ -59,6 +67,17 @@ struct SubscriptionsService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             await service.run()
+        }
+    }
+}
+
+/// Samples subscriptions for the admin console until graceful shutdown.
+struct MonitorService: Service {
+    let monitor: SubscriptionMonitor
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await monitor.run()
         }
     }
 }

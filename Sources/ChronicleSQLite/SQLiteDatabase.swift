@@ -109,6 +109,10 @@ public final class SQLiteDatabase: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v2: events by correlation id") { db in
+            try db.execute(
+                sql: "CREATE INDEX events_by_correlation ON events (json_extract(metadata, '$.correlation_id'), position)")
+        }
         return migrator
     }
 }

@@ -114,6 +114,17 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    public func event(id: UUID) async throws -> RecordedEvent? {
+        try await fetchEvents("SELECT * FROM events WHERE event_id = ?", [id.uuidString.lowercased()]).first
+    }
+
+    public func events(correlatedWith correlationId: UUID, limit: Int) async throws -> [RecordedEvent] {
+        try AppendRules.validateRead(limit: limit)
+        return try await fetchEvents(
+            "SELECT * FROM events WHERE json_extract(metadata, '$.correlation_id') = ? ORDER BY position LIMIT ?",
+            [correlationId.uuidString.lowercased(), limit])
+    }
+
     public func headPosition() async throws -> GlobalPosition {
         try await database.read { db in
             GlobalPosition(rawValue: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0)

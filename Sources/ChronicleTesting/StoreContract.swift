@@ -25,6 +25,7 @@ public enum StoreContract {
         check("reads the global log and a category after a position with a limit", readsLogAndCategory),
         check("lists streams with their versions, page by page", listsStreams),
         check("keeps causation and correlation ids", keepsMetadata),
+        check("finds an event by id and the events of one conversation", findsByIdAndCorrelation),
         check("lets exactly one of many concurrent appenders with the same expected version win", oneConcurrentWinner),
         check("shows a tailing reader every position once, in order, while writers run", readerSeesNoGap),
         check("subscription catches up then goes live without gap or duplicate", subscriptionHandsOver),
@@ -228,6 +229,21 @@ public enum StoreContract {
         let read = try #require(try await store.readAll(after: .start, limit: 1).first)
         #expect(read.metadata == metadata)
         #expect(read.id == sent.id)
+    }
+
+    static func findsByIdAndCorrelation(_ store: any EventStore) async throws {
+        let conversation = UUID()
+        let first = event(metadata: Metadata(causationId: conversation, correlationId: conversation))
+        _ = try await store.append([first], to: try stream("a"), expecting: .any)
+        _ = try await store.append([event(), event()], to: try stream("b"), expecting: .any)
+        let reply = event(metadata: Metadata(causationId: first.id, correlationId: conversation))
+        _ = try await store.append([reply], to: try stream("c"), expecting: .any)
+        #expect(try await store.event(id: reply.id)?.position == 4)
+        #expect(try await store.event(id: reply.id)?.stream == (try stream("c")))
+        #expect(try await store.event(id: UUID()) == nil)
+        #expect(try await store.events(correlatedWith: conversation, limit: 10).map(\.id) == [first.id, reply.id])
+        #expect(try await store.events(correlatedWith: conversation, limit: 1).map(\.id) == [first.id])
+        #expect(try await store.events(correlatedWith: UUID(), limit: 10).isEmpty)
     }
 
     static func oneConcurrentWinner(_ store: any EventStore) async throws {

@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve HTTP only; run no projector or reactor in this process.")
     var noWorkers = false
 
+    @Option(help: "Serve the pages from this folder instead of the bundled copy (for working on them).")
+    var publicDir: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -51,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         server.host = host
         server.port = port
         server.runsSubscriptions = !noWorkers
+        server.publicFolder = publicDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let databasePath = database
         let app = ChronicleServer.application(service: service, configuration: server) { port in
             logger.notice("Chronicle is serving", metadata: ["url": "http://\(host):\(port)", "database": "\(databasePath)"])

@@ -136,7 +136,7 @@ func compact(_ fields: [String: String?]) -> [String: String] {
 
 /// Prints what it sends, sends it, prints the answer and `Success.`, or `Error:` with the reason and exits 1.
 func send(_ what: String, _ method: String, _ path: String, _ payload: [String: String], _ server: ServerOptions) async throws {
-    let body = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])
+    let body = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys, .withoutEscapingSlashes])
     print("\(what): \(String(decoding: body, as: UTF8.self))")
     let (status, answer) = try await request(method, path, body, server)
     guard (200..<300).contains(status) else { fail(answer) }

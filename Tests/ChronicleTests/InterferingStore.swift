@@ -45,4 +45,8 @@ final class InterferingStore: EventStore {
     func version(of stream: StreamName) async throws -> StreamVersion { await base.version(of: stream) }
     func streams(after name: StreamName?, limit: Int) async throws -> [StreamInfo] { try await base.streams(after: name, limit: limit) }
     func headPosition() async throws -> GlobalPosition { await base.headPosition() }
+    func event(id: UUID) async throws -> RecordedEvent? { await base.event(id: id) }
+    func events(correlatedWith correlationId: UUID, limit: Int) async throws -> [RecordedEvent] {
+        try await base.events(correlatedWith: correlationId, limit: limit)
+    }
 }

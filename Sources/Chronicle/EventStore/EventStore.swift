@@ -33,6 +33,12 @@ public protocol EventStore: Sendable {
     /// Up to `limit` streams ordered by name, starting after `name` (nil: from the first).
     func streams(after name: StreamName?, limit: Int) async throws -> [StreamInfo]
 
+    /// The event with this id, if stored.
+    func event(id: UUID) async throws -> RecordedEvent?
+
+    /// Up to `limit` events whose metadata carries `correlationId`, in log order: one conversation.
+    func events(correlatedWith correlationId: UUID, limit: Int) async throws -> [RecordedEvent]
+
     /// The position of the newest committed event (``GlobalPosition/start`` when the log is empty).
     func headPosition() async throws -> GlobalPosition
 

@@ -88,6 +88,15 @@ public actor InMemoryEventStore: EventStore {
             }
     }
 
+    public func event(id: UUID) -> RecordedEvent? {
+        idIndex[id].map { log[$0] }
+    }
+
+    public func events(correlatedWith correlationId: UUID, limit: Int) throws -> [RecordedEvent] {
+        try AppendRules.validateRead(limit: limit)
+        return log.lazy.filter { $0.metadata.correlationId == correlationId }.prefix(limit).map { $0 }
+    }
+
     public func headPosition() -> GlobalPosition {
         GlobalPosition(rawValue: Int64(log.count))
     }

@@ -30,6 +30,13 @@ struct EventRoutes<Context: RequestContext> {
             return JSONBody.response(.ok, EventsBody(events: events.map(EventBody.init)))
         }
         router.get("/log") { request, _ in
+            if let raw = request.uri.queryParameters.get("correlation") {
+                guard let correlation = UUID(uuidString: String(raw)) else {
+                    throw APIError.badRequest("correlation must be a UUID")
+                }
+                let events = try await store.events(correlatedWith: correlation, limit: try request.limit(default: HTTPLimits.maxPageSize))
+                return JSONBody.response(.ok, EventsBody(events: events.map(EventBody.init)))
+            }
             let events = try await store.readAll(
                 after: try request.position("after") ?? .start, limit: try request.limit(default: 100))
             return JSONBody.response(.ok, EventsBody(events: events.map(EventBody.init)))

@@ -1,0 +1,103 @@
+import Chronicle
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The admin console's API: subscriptions with their state and lag, their controls, and the history
+/// behind the console's chart.
+struct AdminRoutes<Context: RequestContext> {
+    let monitor: SubscriptionMonitor
+    let store: any EventStore
+
+    func register(on router: Router<Context>) {
+        router.get("/admin") { _, _ in
+            Response(status: .found, headers: [.location: "/admin/"])
+        }
+        router.get("/admin/api/subscriptions") { _, _ in
+            let head = try await store.headPosition()
+            let rows = monitor.runners.map { runner in
+                SubscriptionBody(runner.currentStatus, head: head, eventsPerSecond: monitor.eventsPerSecond(runner.name))
+            }
+            return JSONBody.response(.ok, SubscriptionsBody(head: head.rawValue, subscriptions: rows))
+        }
+        router.post("/admin/api/subscriptions/:name/:action") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let runner = monitor.runners.first(where: { $0.name == name }) else {
+                throw APIError(.notFound, "no subscription named \"\(name.prefix(80))\"")
+            }
+            switch context.parameters.get("action") {
+            case "pause": runner.pause()
+            case "resume": runner.resume()
+            case "rebuild":
+                do { try runner.requestRebuild() } catch { throw APIError(.unprocessableContent, String(describing: error)) }
+            default:
+                throw APIError(.notFound, "unknown action: use pause, resume or rebuild")
+            }
+            return JSONBody.response(.ok, ["status": "requested"])
+        }
+        router.get("/admin/api/history") { _, _ in
+            JSONBody.response(.ok, HistoryBody(intervalSeconds: monitor.interval.components.seconds, samples: monitor.history))
+        }
+    }
+}
+
+struct SubscriptionsBody: Encodable {
+    let head: Int64
+    let subscriptions: [SubscriptionBody]
+}
+
+struct HistoryBody: Encodable {
+    let intervalSeconds: Int64
+    let samples: [SubscriptionMonitor.Sample]
+
+    enum CodingKeys: String, CodingKey { case intervalSeconds = "interval_seconds", samples }
+}
+
+/// One subscription as the console shows it.
+struct SubscriptionBody: Encodable {
+    struct Fault: Encodable {
+        let position: Int64
+        let error: String
+    }
+
+    let name: String
+    let kind: String
+    let state: String
+    let checkpoint: Int64
+    let lag: Int64
+    let processed: Int
+    let eventsPerSecond: Double
+    let fault: Fault?
+
+    init(_ status: SubscriptionStatus, head: GlobalPosition, eventsPerSecond: Double) {
+        name = status.name
+        kind = status.kind.rawValue
+        checkpoint = status.checkpoint.rawValue
+        lag = max(0, head.rawValue - status.checkpoint.rawValue)
+        processed = status.processed
+        self.eventsPerSecond = (eventsPerSecond * 10).rounded() / 10
+        switch status.state {
+        case .starting: (state, fault) = ("starting", nil)
+        case .running: (state, fault) = ("running", nil)
+        case .paused: (state, fault) = ("paused", nil)
+        case .stopped: (state, fault) = ("stopped", nil)
+        case let .faulted(position, error): (state, fault) = ("faulted", Fault(position: position.rawValue, error: error))
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, state, checkpoint, lag, processed, eventsPerSecond = "events_per_second", fault
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(state, forKey: .state)
+        try c.encode(checkpoint, forKey: .checkpoint)
+        try c.encode(lag, forKey: .lag)
+        try c.encode(processed, forKey: .processed)
+        try c.encode(eventsPerSecond, forKey: .eventsPerSecond)
+        try c.encode(fault, forKey: .fault)
+    }
+}

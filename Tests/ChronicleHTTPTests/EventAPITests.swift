@@ -1,0 +1,96 @@
+import Chronicle
+import ChronicleTesting
+import Foundation
+import Testing
+
+@Suite struct EventAPITests {
+    @Test func browsesStreamsTheLogAndConversations() async throws {
+        let harness = try await Harness()
+        try await harness.run { client in
+            let (a, b) = (newId(), newId())
+            try await client.send(.post, "/todo/\(a)", json: #"{"title": "A", "stakeholder_email": "ada@example.com"}"#)
+            try await client.send(.post, "/todo/\(b)", json: #"{"title": "B"}"#)
+            let done = try await client.send(.post, "/todo/\(a)/complete", json: #"{"completed_on": "2017-01-01"}"#)
+            #expect(done.position == 3)
+
+            let streams = try await client.get("/streams")
+            guard case .array(let rows)? = streams["streams"] else { return #expect(Bool(false), "\(streams)") }
+            #expect(Set(rows.compactMap { $0["name"]?.stringValue }) == ["todo-\(a)", "todo-\(b)"])
+
+            let stream = try await client.get("/streams/todo-\(a)")
+            guard case .array(let events)? = stream["events"], let first = events.first else { return #expect(Bool(false)) }
+            #expect(first["type"] == .string("TodoAdded"))
+            #expect(first["version"] == .number(1) && first["position"] == .number(1))
+            #expect(first["stream"] == .string("todo-\(a)"))
+            #expect(first["data"]?["title"] == .string("A"))
+            #expect(first["recorded_at"]?.stringValue?.hasSuffix("Z") == true)
+            #expect(first["id"]?.stringValue.flatMap(UUID.init(uuidString:)) != nil)
+
+            let page = try await client.get("/log?after=1&limit=1")
+            guard case .array(let logPage)? = page["events"] else { return #expect(Bool(false)) }
+            #expect(logPage.map { $0["position"] } == [.number(2)])
+            #expect(try await client.get("/log?limit=0").status == 400)
+
+            // The notifier's event names the completion as its cause and shares its conversation.
+            let completed = try #require(events.first { $0["type"] == .string("TodoCompleted") })
+            let completion = try #require(completed["id"]?.stringValue)
+            let correlation = try #require(completed["metadata"]?["correlation_id"]?.stringValue)
+            var notified: JSONValue?
+            await eventually("the notifier records its mail") {
+                let all = try? await client.get("/log?correlation=\(correlation)")
+                if case .array(let conversation)? = all?["events"], conversation.count == 2 { notified = conversation.last }
+                return notified != nil
+            }
+            #expect(notified?["type"] == .string("StakeholderNotifiedOfTodoCompletion"))
+            #expect(notified?["metadata"]?["causation_id"] == .string(completion))
+            let cause = try await client.get("/events/\(completion)")
+            #expect(cause["type"] == .string("TodoCompleted"))
+            #expect(try await client.get("/events/\(newId())").status == 404)
+            #expect(try await client.get("/events/nope").status == 400)
+            #expect(try await client.get("/log?correlation=nope").status == 400)
+        }
+    }
+
+    @Test func refusesHostileStreamNames() async throws {
+        let harness = try await Harness()
+        try await harness.run { client in
+            for name in ["todo-'%3B%20DROP%20TABLE%20events", "nodash", "-x", "%F0%9F%98%80-1", "a-" + String(repeating: "x", count: 300)] {
+                let answer = try await client.get("/streams/\(name)")
+                #expect(answer.status == 400, "\(name)")
+                #expect(answer.error?.hasPrefix("invalid stream name") == true, "\(name): \(answer)")
+            }
+            #expect(try await client.get("/streams/todo-unknown").json?["events"] == .array([]))
+            #expect(try await client.get("/streams?after=bad").status == 400)
+        }
+    }
+
+    @Test func adminAPIShowsAndControlsSubscriptions() async throws {
+        let harness = try await Harness()
+        try await harness.run { client in
+            let added = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "x"}"#)
+            await eventually("all subscriptions catch up") {
+                let answer = try? await client.get("/admin/api/subscriptions")
+                guard case .array(let rows)? = answer?["subscriptions"] else { return false }
+                return rows.count == 5 && rows.allSatisfy { $0["checkpoint"] == .number(Double(added.position)) && $0["lag"] == .number(0) }
+            }
+            let answer = try await client.get("/admin/api/subscriptions")
+            guard case .array(let rows)? = answer["subscriptions"] else { return #expect(Bool(false)) }
+            #expect(rows.compactMap { $0["name"]?.stringValue } == ["outstanding_todos", "scheduled_todos", "completed_todos", "todo_board", "todo_completed_notifier"])
+            #expect(rows.last?["kind"] == .string("reactor"))
+            #expect(rows.allSatisfy { $0["state"] == .string("running") && $0["fault"] == .null })
+
+            #expect(try await client.send(.post, "/admin/api/subscriptions/todo_board/pause").status == 200)
+            await eventually("paused") { harness.service.readModels[.board]?.currentStatus.state == .paused }
+            #expect(try await client.send(.post, "/admin/api/subscriptions/todo_board/resume").status == 200)
+            await eventually("running") { harness.service.readModels[.board]?.currentStatus.state == .running }
+            #expect(try await client.send(.post, "/admin/api/subscriptions/todo_board/rebuild").status == 200)
+            await eventually("rebuilt") { harness.service.readModels[.board]?.currentStatus.processed == 2 }
+            let reactor = try await client.send(.post, "/admin/api/subscriptions/todo_completed_notifier/rebuild")
+            #expect(reactor.status == 422)
+            #expect(try await client.send(.post, "/admin/api/subscriptions/nope/pause").status == 404)
+            #expect(try await client.send(.post, "/admin/api/subscriptions/todo_board/explode").status == 404)
+            let history = try await client.get("/admin/api/history")
+            #expect(history["interval_seconds"] == .number(2))
+        }
+    }
+}
