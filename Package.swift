@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Chronicle", targets: ["Chronicle"]),
         .library(name: "ChronicleSQLite", targets: ["ChronicleSQLite"]),
+        .library(name: "ChroniclePostgres", targets: ["ChroniclePostgres"]),
         .library(name: "ChronicleHTTP", targets: ["ChronicleHTTP"]),
         .library(name: "ChronicleTesting", targets: ["ChronicleTesting"]),
         .library(name: "TodoDomain", targets: ["TodoDomain"]),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Core vocabulary, protocols and the in-memory reference store. No I/O.
@@ -41,6 +43,16 @@ let package = Package(
             dependencies: [
                 "Chronicle",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL event store and checkpoints (PostgresNIO), for many processes on many machines.
+        .target(
+            name: "ChroniclePostgres",
+            dependencies: [
+                "Chronicle",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -118,6 +130,11 @@ let package = Package(
         .testTarget(
             name: "ChronicleSQLiteTests",
             dependencies: ["Chronicle", "ChronicleSQLite", "ChronicleTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChroniclePostgresTests",
+            dependencies: ["Chronicle", "ChroniclePostgres", "ChronicleTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

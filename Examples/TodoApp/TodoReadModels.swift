@@ -6,10 +6,15 @@ import TodoDomain
 
 /// One todo as the read models show it.
 public struct TodoItem: Codable, Hashable, Sendable {
+    /// The todo's id, lowercase.
     public var todoId: String
+    /// Its title.
     public var title: String?
+    /// Its description, if any.
     public var description: String?
+    /// Its due date `YYYY-MM-DD`, if any.
     public var dueDate: String?
+    /// Who is mailed when it is completed, if anyone.
     public var stakeholderEmail: String?
     /// Set for completed todos.
     public var completedOn: String?

@@ -11,25 +11,37 @@ public enum Todo: Decider {
             case unknown, outstanding, completed, abandoned
         }
 
+        /// Where the todo is in its life.
         public var status: Status = .unknown
         /// A completed todo taken off the board (it stays in the completed history).
         public var cleared = false
+        /// The title.
         public var title: String?
+        /// The description.
         public var description: String?
+        /// The due date, `YYYY-MM-DD`.
         public var dueDate: String?
+        /// Who is mailed on completion.
         public var stakeholderEmail: String?
+        /// When it was completed, `YYYY-MM-DD`.
         public var completedOn: String?
 
+        /// The state of a todo that does not exist.
         public init() {}
     }
 
     /// What a todo's fields become on add.
     public struct Details: Sendable, Equatable {
+        /// Required on add.
         public var title: String?
+        /// Optional.
         public var description: String?
+        /// Optional, `YYYY-MM-DD`.
         public var dueDate: String?
+        /// Optional.
         public var stakeholderEmail: String?
 
+        /// Details as a command gives them.
         public init(title: String?, description: String? = nil, dueDate: String? = nil, stakeholderEmail: String? = nil) {
             self.title = title
             self.description = description
@@ -40,11 +52,16 @@ public enum Todo: Decider {
 
     /// What an amend changes: each field is left alone, cleared (JSON `null`) or set.
     public struct Amendment: Sendable, Equatable {
+        /// The title (cannot be cleared).
         public var title: Patch<String>
+        /// The description.
         public var description: Patch<String>
+        /// The due date, `YYYY-MM-DD`.
         public var dueDate: Patch<String>
+        /// The stakeholder's email.
         public var stakeholderEmail: Patch<String>
 
+        /// An amendment; every field left alone unless given.
         public init(
             title: Patch<String> = .unchanged, description: Patch<String> = .unchanged, dueDate: Patch<String> = .unchanged,
             stakeholderEmail: Patch<String> = .unchanged

@@ -19,18 +19,27 @@ struct ServerOptions: ParsableArguments {
     var url = "http://localhost:8080"
 }
 
-struct Add: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Add a todo.")
-    @OptionGroup var server: ServerOptions
-    @Option(name: [.customShort("i"), .long], help: "The new todo's id (see `todo uuid`).") var id: String
+/// The fields of a todo, as `add` and `amend` take them.
+struct TodoFields: ParsableArguments {
     @Option(name: [.customShort("t"), .long], help: "Title.") var title: String?
     @Option(name: [.customShort("d"), .long], help: "Description.") var description: String?
     @Option(name: [.customShort("D"), .customLong("due_date")], help: "Due date, YYYY-MM-DD.") var dueDate: String?
     @Option(name: [.customShort("s"), .customLong("stakeholder_email")], help: "Stakeholder email.") var stakeholderEmail: String?
 
+    /// The fields given, by their JSON names.
+    var payload: [String: String] {
+        compact(["title": title, "description": description, "due_date": dueDate, "stakeholder_email": stakeholderEmail])
+    }
+}
+
+struct Add: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Add a todo.")
+    @OptionGroup var server: ServerOptions
+    @Option(name: [.customShort("i"), .long], help: "The new todo's id (see `todo uuid`).") var id: String
+    @OptionGroup var fields: TodoFields
+
     func run() async throws {
-        let payload = compact(["title": title, "description": description, "due_date": dueDate, "stakeholder_email": stakeholderEmail])
-        try await send("Adding todo [\(id)]", "POST", "/todo/\(id)", payload, server)
+        try await send("Adding todo [\(id)]", "POST", "/todo/\(id)", fields.payload, server)
     }
 }
 
@@ -38,14 +47,10 @@ struct Amend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Amend a todo.")
     @OptionGroup var server: ServerOptions
     @Option(name: [.customShort("i"), .long], help: "The todo's id.") var id: String
-    @Option(name: [.customShort("t"), .long], help: "Title.") var title: String?
-    @Option(name: [.customShort("d"), .long], help: "Description.") var description: String?
-    @Option(name: [.customShort("D"), .customLong("due_date")], help: "Due date, YYYY-MM-DD.") var dueDate: String?
-    @Option(name: [.customShort("s"), .customLong("stakeholder_email")], help: "Stakeholder email.") var stakeholderEmail: String?
+    @OptionGroup var fields: TodoFields
 
     func run() async throws {
-        let payload = compact(["title": title, "description": description, "due_date": dueDate, "stakeholder_email": stakeholderEmail])
-        try await send("Amending todo [\(id)]", "PUT", "/todo/\(id)", payload, server)
+        try await send("Amending todo [\(id)]", "PUT", "/todo/\(id)", fields.payload, server)
     }
 }
 

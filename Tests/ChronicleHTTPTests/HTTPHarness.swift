@@ -16,9 +16,9 @@ struct Harness {
     let directory: TemporaryDirectory
     let service: TodoService
 
-    init(maxCommandAttempts: Int = 5) async throws {
-        directory = try TemporaryDirectory()
-        var configuration = TodoService.Configuration(databasePath: directory.path("todo.sqlite"))
+    init(maxCommandAttempts: Int = 5, directory: TemporaryDirectory? = nil) async throws {
+        self.directory = try directory ?? TemporaryDirectory()
+        var configuration = TodoService.Configuration(databasePath: self.directory.path("todo.sqlite"))
         configuration.subscriptions.pollInterval = .milliseconds(50)
         configuration.maxCommandAttempts = maxCommandAttempts
         service = try await TodoService(configuration: configuration, today: { "2026-11-22" })

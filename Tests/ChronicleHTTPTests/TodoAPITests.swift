@@ -123,6 +123,23 @@ import Testing
         }
     }
 
+    @Test func aRestartedServerKeepsEveryTodo() async throws {
+        let first = try await Harness()
+        let id = newId()
+        try await first.run { client in
+            let survive = try await client.send(.post, "/todo/\(id)", json: #"{"title": "Survive"}"#)
+            let done = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "Done"}"#)
+            #expect(survive.status == 201 && done.status == 201)
+        }
+        let second = try await Harness(directory: first.directory)
+        try await second.run { client in
+            let board = try await client.get("/todos/board?after=2")
+            #expect(board.array.compactMap { $0["title"]?.stringValue } == ["Survive", "Done"])
+            let again = try await client.send(.post, "/todo/\(id)", json: #"{"title": "Survive"}"#)
+            #expect(again.status == 422)
+        }
+    }
+
     @Test func queriesValidateAfter() async throws {
         let harness = try await Harness()
         try await harness.run { client in

@@ -73,6 +73,18 @@ import Testing
         return result
     }
 
+    /// Opens the same file again ("restarts"), lets the notifier catch up with the log, and checks that
+    /// there is still exactly one mail and one recorded notification.
+    func restartAndExpectOneMail(_ directory: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let restarted = try await service(directory)
+        try await running(restarted) {
+            let head = try await restarted.store.headPosition()
+            #expect(await restarted.notifier.waitUntilCaughtUp(to: head, timeout: .seconds(10)), sourceLocation: sourceLocation)
+        }
+        #expect(try mailbox(directory).count == 1, sourceLocation: sourceLocation)
+        #expect(try await notifications(restarted).count == 1, sourceLocation: sourceLocation)
+    }
+
     @Test func mailsOnceWithCausationAndAcrossARestart() async throws {
         let directory = try TemporaryDirectory()
         let first = try await service(directory)
@@ -91,13 +103,7 @@ import Testing
         #expect(String(decoding: notified.first?.data ?? Data(), as: UTF8.self) == "{\"notified_on\":\"2026-11-22\"}")
 
         // Restart on the same file: nothing is sent again.
-        let second = try await service(directory)
-        try await running(second) {
-            let head = try await second.store.headPosition()
-            #expect(await second.notifier.waitUntilCaughtUp(to: head, timeout: .seconds(10)))
-        }
-        #expect(try mailbox(directory).count == 1)
-        #expect(try await notifications(second).count == 1)
+        try await restartAndExpectOneMail(directory)
     }
 
     @Test func aCrashBetweenSendingAndCheckpointingDoesNotMailTwice() async throws {
@@ -113,13 +119,7 @@ import Testing
         }
         #expect(try self.mailbox(directory).count == 1)
         #expect(try await notifications(first).isEmpty)
-
-        let second = try await service(directory)
-        try await running(second) {
-            #expect(await second.notifier.waitUntilCaughtUp(to: completed.next, timeout: .seconds(10)))
-        }
-        #expect(try self.mailbox(directory).count == 1)
-        #expect(try await notifications(second).count == 1)
+        try await restartAndExpectOneMail(directory)
     }
 
     @Test func aCrashAfterRecordingButBeforeTheCheckpointDoesNotMailTwice() async throws {
@@ -141,14 +141,7 @@ import Testing
         #expect(try mailbox(directory).count == 1)
         #expect(try await notifications(first).count == 1)
         #expect(try await SQLiteCheckpointStore(database: first.database).checkpoint(for: "todo_completed_notifier") < completed)
-
-        let second = try await service(directory)
-        try await running(second) {
-            let head = try await second.store.headPosition()
-            #expect(await second.notifier.waitUntilCaughtUp(to: head, timeout: .seconds(10)))
-        }
-        #expect(try mailbox(directory).count == 1)
-        #expect(try await notifications(second).count == 1)
+        try await restartAndExpectOneMail(directory)
     }
 
     @Test func rebuildingEveryProjectionSendsNothing() async throws {

@@ -1,0 +1,164 @@
+import Chronicle
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A PostgreSQL database holding Chronicle's tables: a running `PostgresClient` and the schema's migrations.
+public final class PostgresDatabase: Sendable {
+    /// The client (it must be running: call ``run()`` in a task, or add the client to a service group).
+    public let client: PostgresClient
+    let logger: Logger
+
+    /// A database reached through `client`.
+    public init(client: PostgresClient, logger: Logger = Logger(label: "chronicle.postgres")) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// A database at `url` (`postgres://user:password@host:port/database`), without TLS (loopback and
+    /// private networks); `searchPath` puts Chronicle's tables in a schema of their own.
+    public convenience init(url: String, searchPath: String? = nil, logger: Logger = Logger(label: "chronicle.postgres")) throws {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+            let host = components.host
+        else {
+            throw EventStoreError.storage("not a PostgreSQL URL: \(url.prefix(200))")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password, database: components.path.isEmpty ? nil : String(components.path.dropFirst()),
+            tls: .disable)
+        if let searchPath { configuration.options.additionalStartupParameters = [("search_path", searchPath)] }
+        self.init(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+    }
+
+    /// Runs the client's connection pool until the task is cancelled.
+    public func run() async {
+        await client.run()
+    }
+
+    /// Runs `body` in one transaction, with `lock_timeout` and `statement_timeout` set so that a stuck
+    /// writer cannot stall everyone forever. Errors thrown by `body` come out unwrapped.
+    public func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SET LOCAL lock_timeout = '5s'", logger: self.logger)
+                try await connection.query("SET LOCAL statement_timeout = '30s'", logger: self.logger)
+                return try await body(connection)
+            }
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError { throw Self.mapped(inner) }
+            throw EventStoreError.storage(String(reflecting: error))
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    /// Runs `body` on a pooled connection outside a transaction.
+    public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    /// Runs one statement on a pooled connection, outside a transaction.
+    public func execute(_ query: PostgresQuery) async throws {
+        try await withConnection { connection in _ = try await connection.query(query, logger: self.logger) }
+    }
+
+    static func mapped(_ error: any Error) -> any Error {
+        if let error = error as? PSQLError {
+            let code = error.serverInfo?[.sqlState] ?? "connection"
+            let message = error.serverInfo?[.message] ?? String(describing: error.code)
+            return EventStoreError.storage("PostgreSQL \(code): \(message)")
+        }
+        return error
+    }
+
+    /// Brings the schema up to date. Safe to run from several processes at once: migrations are applied
+    /// one at a time under an advisory lock, and an applied migration is never applied again.
+    public func migrate() async throws {
+        try await withConnection { connection in
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS chronicle_migrations (
+                    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: self.logger)
+        }
+        for migration in Self.migrations {
+            try await withTransaction { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+                let applied = try await connection.query(
+                    "SELECT version FROM chronicle_migrations WHERE version = \(migration.version)", logger: self.logger)
+                for try await _ in applied { return }
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                }
+                try await connection.query(
+                    "INSERT INTO chronicle_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                    logger: self.logger)
+            }
+        }
+    }
+
+    /// The versions of the migrations applied, in order.
+    public func appliedMigrations() async throws -> [Int] {
+        try await withConnection { connection in
+            var versions: [Int] = []
+            for try await version in try await connection.query(
+                "SELECT version FROM chronicle_migrations ORDER BY version", logger: self.logger
+            ).decode(Int.self) { versions.append(version) }
+            return versions
+        }
+    }
+
+    static let migrationLock: Int64 = 0x4368_726F_6E69  // "Chroni"
+
+    /// The schema. NOTE: a shipped migration never changes; a new schema is a new migration.
+    static let migrations: [(version: Int, name: String, statements: [String])] = [
+        (
+            1, "events, streams, checkpoints",
+            [
+                // NOTE: stored format. position is the gap-free global position, assigned under the lock
+                // of the one chronicle_head row, taken first in every append; data and metadata are json
+                // (the exact text written, so that a re-sent event compares byte for byte).
+                "CREATE TABLE chronicle_head (id integer PRIMARY KEY CHECK (id = 1), position bigint NOT NULL)",
+                "INSERT INTO chronicle_head (id, position) VALUES (1, 0)",
+                """
+                CREATE TABLE events (
+                    position bigint PRIMARY KEY,
+                    event_id uuid NOT NULL UNIQUE,
+                    stream_name text COLLATE "C" NOT NULL,
+                    category text NOT NULL,
+                    stream_version bigint NOT NULL,
+                    type text NOT NULL,
+                    schema_version integer NOT NULL,
+                    data json NOT NULL,
+                    metadata json NOT NULL,
+                    recorded_at timestamptz NOT NULL,
+                    UNIQUE (stream_name, stream_version)
+                )
+                """,
+                "CREATE INDEX events_by_category ON events (category, position)",
+                "CREATE INDEX events_by_correlation ON events ((metadata->>'correlation_id'), position)",
+                """
+                CREATE TABLE streams (
+                    stream_name text COLLATE "C" PRIMARY KEY,
+                    version bigint NOT NULL,
+                    last_position bigint NOT NULL,
+                    last_written_at timestamptz NOT NULL
+                )
+                """,
+                "CREATE TABLE checkpoints (name text PRIMARY KEY, position bigint NOT NULL, updated_at timestamptz NOT NULL)",
+            ]
+        )
+    ]
+}
+
+extension PostgresQuery {
+    /// A query from trusted, constant SQL text (migrations), with no binds.
+    init(unsafeSQL sql: String) {
+        self.init(unsafeSQL: sql, binds: PostgresBindings())
+    }
+}

@@ -1,0 +1,121 @@
+import Chronicle
+import ChroniclePostgres
+import ChronicleTesting
+import Foundation
+import Logging
+import Testing
+
+/// The PostgreSQL suites run against the server in `DATABASE_URL` (scripts/test starts a throwaway one).
+/// Without it they skip locally, and fail in CI (CI=true): a missing database must never pass silently.
+enum PostgresTestDatabase {
+    static let url = ProcessInfo.processInfo.environment["DATABASE_URL"]
+    static let isRequired = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let isAvailable = url != nil || isRequired
+
+    /// Runs `body` with a migrated database in a fresh schema of its own, dropped afterwards.
+    static func withDatabase<T: Sendable>(_ body: (PostgresDatabase) async throws -> T) async throws -> T {
+        guard let url else {
+            Issue.record("DATABASE_URL is not set: run scripts/test, which starts a throwaway PostgreSQL")
+            throw CancellationError()
+        }
+        let schema = "chronicle_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        let admin = try PostgresDatabase(url: url)
+        let database = try PostgresDatabase(url: url, searchPath: schema)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await admin.run() }
+            group.addTask { await database.run() }
+            defer { group.cancelAll() }
+            try await admin.execute("CREATE SCHEMA \(unescaped: schema)")
+            do {
+                try await database.migrate()
+                let result = try await body(database)
+                try await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
+                return result
+            } catch {
+                try? await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
+                throw error
+            }
+        }
+    }
+}
+
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, "set DATABASE_URL (scripts/test starts a throwaway PostgreSQL)"))
+struct PostgresStoreTests {
+    @Test(arguments: StoreContract.checks)
+    func keepsTheStoreContract(_ check: StoreContractCheck) async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            let store = PostgresEventStore(database: database)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await store.listen() }
+                defer { group.cancelAll() }
+                try await check.run(store)
+            }
+        }
+    }
+
+    @Test func checkpointStoreKeepsTheContract() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            try await CheckpointStoreContract.run(PostgresCheckpointStore(database: database))
+        }
+    }
+
+    @Test func migrationsAreVersionedAndIdempotent() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            try await database.migrate()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<3 { group.addTask { try await database.migrate() } }
+                try await group.waitForAll()
+            }
+            #expect(try await database.appliedMigrations() == [1])
+        }
+    }
+}
+
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, "set DATABASE_URL (scripts/test starts a throwaway PostgreSQL)"))
+struct OutstandingAppendProbeTests {
+    /// An append that holds its position uncommitted (a trigger makes its transaction sleep after the
+    /// insert) while another append tries to commit: the tailing reader must see the held event first and
+    /// never skip it. Against positions from a sequence, the second append commits position 2 while 1 is
+    /// still outstanding, and a reader that moved its checkpoint to 2 never reads 1.
+    @Test func aReaderNeverSkipsAnAppendThatCommitsLate() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            try await database.execute(
+                """
+                CREATE FUNCTION chronicle_probe_sleep() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.type = 'SlowProbe' THEN PERFORM pg_sleep(1.5); END IF; RETURN NEW; END $$
+                """)
+            try await database.execute(
+                "CREATE TRIGGER chronicle_probe AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION chronicle_probe_sleep()")
+            let store = PostgresEventStore(database: database)
+            // The reader stops at the last position (2): a reader that skipped 1 stops with [2] and fails below.
+            let reader = Task {
+                var seen: [RecordedEvent] = []
+                for try await event in store.subscribe(after: .start, pollInterval: .milliseconds(10)) {
+                    seen.append(event)
+                    if event.position >= 2 { break }
+                }
+                return seen
+            }
+            let slow = StoreContract.event("SlowProbe")
+            let fast = StoreContract.event("FastProbe")
+            let slowAppend = Task { try await store.append([slow], to: StreamName("probe-slow"), expecting: .any) }
+            // The fast append starts once the slow one sleeps inside its transaction, its event inserted.
+            await eventually("the slow append holds its position") {
+                (try? await database.withConnection { connection in
+                    var sleeping = 0
+                    for try await n in try await connection.query(
+                        "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event = 'PgSleep'", logger: Logger(label: "probe")
+                    ).decode(Int.self) { sleeping = n }
+                    return sleeping > 0
+                }) ?? false
+            }
+            let fastResult = try await store.append([fast], to: StreamName("probe-fast"), expecting: .any)
+            let slowResult = try await slowAppend.value
+            let seen = try await reader.value
+            #expect(slowResult.lastPosition == 1)
+            #expect(fastResult.lastPosition == 2)
+            #expect(seen.map(\.id) == [slow.id, fast.id])
+            #expect(seen.map(\.position) == [1, 2])
+        }
+    }
+}
