@@ -2,6 +2,7 @@ import Chronicle
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 import TodoApp
 
@@ -18,22 +19,32 @@ public enum ChronicleServer {
         public var runsSubscriptions = true
         /// Serve the pages from this folder instead of the bundled copy (for working on the pages).
         public var publicFolder: String?
+        /// The registry behind `GET /metrics` (Prometheus text format); nil: no such route. The caller
+        /// bootstraps swift-metrics with a `PrometheusMetricsFactory` on the same registry.
+        public var metrics: PrometheusCollectorRegistry?
         /// Makes the default configuration.
         public init() {}
     }
 
     /// The router with every route and middleware.
     public static func router(
-        service: TodoService, monitor: SubscriptionMonitor, publicFolder: String? = nil, logger: Logger
+        service: TodoService, monitor: SubscriptionMonitor, configuration: Configuration, logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: MetricsMiddleware())
-        if let publicFolder = publicFolder ?? Bundle.module.resourceURL?.appendingPathComponent("Public").path {
+        if let publicFolder = configuration.publicFolder ?? Bundle.module.resourceURL?.appendingPathComponent("Public").path {
             router.add(middleware: FileMiddleware(publicFolder, searchForIndexHtml: true, logger: logger))
         }
         router.get("/health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
+        if let registry = configuration.metrics {
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            }
+        }
         TodoRoutes(service: service).register(on: router)
         EventRoutes(store: service.store).register(on: router)
         LiveEvents(store: service.store).register(on: router)
@@ -48,7 +59,7 @@ public enum ChronicleServer {
     ) -> some ApplicationProtocol {
         let monitor = SubscriptionMonitor(runners: service.runners, store: service.store)
         var app = Application(
-            router: router(service: service, monitor: monitor, publicFolder: configuration.publicFolder, logger: logger),
+            router: router(service: service, monitor: monitor, configuration: configuration, logger: logger),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Chronicle"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -3,6 +3,8 @@ import ChronicleHTTP
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import TodoApp
 
 @main
@@ -46,6 +48,8 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "chronicle")
         var configuration = TodoService.Configuration(databasePath: database)
         configuration.mailboxPath = mailbox
@@ -54,6 +58,7 @@ struct Serve: AsyncParsableCommand {
         server.host = host
         server.port = port
         server.runsSubscriptions = !noWorkers
+        server.metrics = registry
         server.publicFolder = publicDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let databasePath = database
         let app = ChronicleServer.application(service: service, configuration: server) { port in

@@ -8,6 +8,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Prometheus
 import TodoApp
 import Testing
 
@@ -15,8 +16,10 @@ import Testing
 struct Harness {
     let directory: TemporaryDirectory
     let service: TodoService
+    let metrics: PrometheusCollectorRegistry?
 
-    init(maxCommandAttempts: Int = 5, directory: TemporaryDirectory? = nil) async throws {
+    init(maxCommandAttempts: Int = 5, directory: TemporaryDirectory? = nil, metrics: PrometheusCollectorRegistry? = nil) async throws {
+        self.metrics = metrics
         self.directory = try directory ?? TemporaryDirectory()
         var configuration = TodoService.Configuration(databasePath: self.directory.path("todo.sqlite"))
         configuration.subscriptions.pollInterval = .milliseconds(50)
@@ -28,6 +31,7 @@ struct Harness {
     func run<T: Sendable>(_ body: @Sendable (Client) async throws -> T) async throws -> T {
         var server = ChronicleServer.Configuration()
         server.port = 0
+        server.metrics = metrics
         let app = ChronicleServer.application(service: service, configuration: server)
         return try await app.test(.live) { client in try await body(Client(client: client)) }
     }
