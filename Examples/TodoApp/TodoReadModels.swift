@@ -1,7 +1,5 @@
 import Chronicle
-import ChronicleSQLite
 import Foundation
-import GRDB
 import TodoDomain
 
 /// One todo as the read models show it.
@@ -22,8 +20,8 @@ public struct TodoItem: Codable, Hashable, Sendable {
     public var completed: Bool
 }
 
-/// The Todo read models. Each is its own projection with its own table and checkpoint in the SQLite
-/// file, so each can lag, fault and be rebuilt alone:
+/// The Todo read models. Each is its own projection with its own table and checkpoint, so each can
+/// lag, fault and be rebuilt alone; each is SQL that SQLite and PostgreSQL both run:
 ///
 /// - `outstanding_todos`: outstanding todos in move-up order.
 /// - `scheduled_todos`: outstanding todos with a due date, by due date.
@@ -32,7 +30,7 @@ public struct TodoItem: Codable, Hashable, Sendable {
 ///
 /// All four keep a row per live todo (abandoned ones are deleted) because a reopen brings a todo back
 /// with the details only earlier events carried; they differ in what their query selects.
-public struct TodoReadModel: SQLiteReadModel {
+public struct TodoReadModel: SQLReadModel {
     /// Which list a read model serves.
     public enum List: String, CaseIterable, Sendable {
         case outstanding, scheduled, completed, board
@@ -66,90 +64,91 @@ public struct TodoReadModel: SQLiteReadModel {
 
     public var name: String { list.name }
 
-    public func createTables(_ db: Database) throws {
-        // NOTE: read-model tables are rebuilt from the log, so their shape may change freely.
-        try db.execute(
-            sql: """
+    // NOTE: read-model tables are rebuilt from the log, so their shape may change freely.
+    public var createStatements: [SQLStatement] {
+        [
+            SQLStatement(
+                """
                 CREATE TABLE IF NOT EXISTS \(name) (
                     todo_id TEXT PRIMARY KEY,
                     title TEXT, description TEXT, due_date TEXT, stakeholder_email TEXT,
                     status TEXT NOT NULL,
                     completed_on TEXT,
-                    cleared INTEGER NOT NULL DEFAULT 0,
-                    sort_key INTEGER NOT NULL
+                    cleared BIGINT NOT NULL DEFAULT 0,
+                    sort_key BIGINT NOT NULL
                 )
                 """)
+        ]
     }
 
-    public func dropTables(_ db: Database) throws {
-        try db.execute(sql: "DROP TABLE IF EXISTS \(name)")
-    }
+    public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS \(name)")] }
 
-    public func apply(_ event: RecordedEvent, _ db: Database) throws {
-        guard event.stream.category == Todo.category.name else { return }
-        let id = event.stream.id
+    public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
+        guard event.stream.category == Todo.category.name else { return [] }
+        let id = SQLValue.text(event.stream.id)
         switch try codec.decode(event) {
         case .added(let d):
-            try db.execute(
-                sql: """
+            return [
+                SQLStatement(
+                    """
                     INSERT INTO \(name) (todo_id, title, description, due_date, stakeholder_email, status, sort_key)
                     VALUES (?, ?, ?, ?, ?, 'outstanding', ?)
                     """,
-                arguments: [id, d.title, d.description, d.dueDate, d.stakeholderEmail, event.position.rawValue])
+                    [id, .text(d.title), .text(d.description), .text(d.dueDate), .text(d.stakeholderEmail), .integer(event.position.rawValue)])
+            ]
         case .amended(let a):
-            for (column, patch) in [
-                ("title", a.title), ("description", a.description), ("due_date", a.dueDate),
-                ("stakeholder_email", a.stakeholderEmail),
-            ] {
-                switch patch {
-                case .unchanged: continue
-                case .cleared: try db.execute(sql: "UPDATE \(name) SET \(column) = NULL WHERE todo_id = ?", arguments: [id])
-                case .set(let v): try db.execute(sql: "UPDATE \(name) SET \(column) = ? WHERE todo_id = ?", arguments: [v, id])
+            return [("title", a.title), ("description", a.description), ("due_date", a.dueDate), ("stakeholder_email", a.stakeholderEmail)]
+                .compactMap { column, patch in
+                    switch patch {
+                    case .unchanged: nil
+                    case .cleared: SQLStatement("UPDATE \(name) SET \(column) = NULL WHERE todo_id = ?", [id])
+                    case .set(let v): SQLStatement("UPDATE \(name) SET \(column) = ? WHERE todo_id = ?", [.text(v), id])
+                    }
                 }
-            }
         case .completed(let on):
-            try db.execute(sql: "UPDATE \(name) SET status = 'completed', completed_on = ? WHERE todo_id = ?", arguments: [on, id])
+            return [SQLStatement("UPDATE \(name) SET status = 'completed', completed_on = ? WHERE todo_id = ?", [.text(on), id])]
         case .abandoned:
-            try db.execute(sql: "DELETE FROM \(name) WHERE todo_id = ?", arguments: [id])
+            return [SQLStatement("DELETE FROM \(name) WHERE todo_id = ?", [id])]
         case .reopened:
-            try db.execute(sql: "UPDATE \(name) SET status = 'outstanding', completed_on = NULL WHERE todo_id = ?", arguments: [id])
+            return [SQLStatement("UPDATE \(name) SET status = 'outstanding', completed_on = NULL WHERE todo_id = ?", [id])]
         case .cleared:
-            try db.execute(sql: "UPDATE \(name) SET cleared = 1 WHERE todo_id = ?", arguments: [id])
+            return [SQLStatement("UPDATE \(name) SET cleared = 1 WHERE todo_id = ?", [id])]
         case .movedUp:
-            try moveUp(id, db)
+            // Swaps the todo's place with the nearest outstanding todo above it (none: it is first).
+            // Each of the pair becomes (sum of both keys - its own key); the sum is read before any write.
+            return [
+                SQLStatement(
+                    """
+                    WITH above AS (
+                        SELECT todo_id FROM \(name)
+                        WHERE status = 'outstanding' AND sort_key < (SELECT sort_key FROM \(name) WHERE todo_id = ?)
+                        ORDER BY sort_key DESC LIMIT 1),
+                    pair AS (SELECT todo_id, sort_key FROM \(name) WHERE todo_id = ? OR todo_id IN (SELECT todo_id FROM above))
+                    UPDATE \(name) SET sort_key = (SELECT SUM(sort_key) FROM pair) - sort_key
+                    WHERE (SELECT COUNT(*) FROM pair) = 2 AND todo_id IN (SELECT todo_id FROM pair)
+                    """, [id, id])
+            ]
         case .stakeholderNotifiedOfCompletion:
-            break
+            return []
         }
     }
 
-    /// Swaps the todo's place with the nearest outstanding todo above it (none: it is already first).
-    private func moveUp(_ id: String, _ db: Database) throws {
-        guard let key = try Int64.fetchOne(db, sql: "SELECT sort_key FROM \(name) WHERE todo_id = ?", arguments: [id]),
-            let above = try Row.fetchOne(
-                db,
-                sql: "SELECT todo_id, sort_key FROM \(name) WHERE status = 'outstanding' AND sort_key < ? ORDER BY sort_key DESC LIMIT 1",
-                arguments: [key])
-        else { return }
-        let aboveId: String = above["todo_id"]
-        let aboveKey: Int64 = above["sort_key"]
-        // sort_key is not unique, so two plain updates swap it safely.
-        try db.execute(sql: "UPDATE \(name) SET sort_key = ? WHERE todo_id = ?", arguments: [aboveKey, id])
-        try db.execute(sql: "UPDATE \(name) SET sort_key = ? WHERE todo_id = ?", arguments: [key, aboveId])
+    /// The query of the list.
+    public var query: SQLStatement {
+        SQLStatement(
+            """
+            SELECT todo_id, title, description, due_date, stakeholder_email, status, completed_on
+            FROM \(name) \(list.filterAndOrder)
+            """)
     }
 
-    /// The list's todos, read from its table.
-    public func query(_ db: Database) throws -> [TodoItem] {
-        try Row.fetchAll(
-            db,
-            sql: """
-                SELECT todo_id, title, description, due_date, stakeholder_email, status, completed_on
-                FROM \(name) \(list.filterAndOrder)
-                """
-        ).map { row in
+    /// The list's todos from the rows of ``query``.
+    public static func items(_ rows: [SQLRow]) -> [TodoItem] {
+        rows.map { row in
             TodoItem(
-                todoId: row["todo_id"], title: row["title"], description: row["description"], dueDate: row["due_date"],
-                stakeholderEmail: row["stakeholder_email"], completedOn: row["completed_on"],
-                completed: (row["status"] as String) == "completed")
+                todoId: row["todo_id"]?.text ?? "", title: row["title"]?.text, description: row["description"]?.text,
+                dueDate: row["due_date"]?.text, stakeholderEmail: row["stakeholder_email"]?.text,
+                completedOn: row["completed_on"]?.text, completed: row["status"]?.text == "completed")
         }
     }
 }

@@ -82,8 +82,7 @@ public final class TodoService: Sendable {
 
     /// The todos of `list`, as its read model holds them now.
     public func todos(_ list: TodoReadModel.List) async throws -> [TodoItem] {
-        let model = TodoReadModel(list)
-        return try await database.read { db in try model.query(db) }
+        TodoReadModel.items(try await database.rows(TodoReadModel(list).query))
     }
 
     /// Today's date in UTC, `YYYY-MM-DD`.

@@ -38,7 +38,9 @@ let testMetrics: PrometheusCollectorRegistry = {
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(text.contains(#"chronicle_subscription_faults_total{subscription="metrics_probe"} 1"#))
-            #expect(text.contains(#"chronicle_subscription_events_total{subscription="todo_board"} 1"#))
+            // Other tests' servers count into the same process-wide metric: at least this one event.
+            let boardLine = text.split(separator: "\n").first { $0.hasPrefix(#"chronicle_subscription_events_total{subscription="todo_board"} "#) }
+            #expect((boardLine?.split(separator: " ").last).flatMap { Int($0) } ?? 0 >= 1)
             #expect(text.contains("hb_requests"))
         }
     }

@@ -120,23 +120,23 @@ import Testing
 
 @Suite struct SQLiteProjectionTests {
     /// Counts events per type in a table of the same file.
-    struct TypeCounts: SQLiteReadModel {
+    struct TypeCounts: SQLReadModel {
         let name = "type_counts"
         let failOn: String?
 
-        func createTables(_ db: Database) throws {
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS type_counts (type TEXT PRIMARY KEY, count INTEGER NOT NULL)")
+        var createStatements: [SQLStatement] {
+            [SQLStatement("CREATE TABLE IF NOT EXISTS type_counts (type TEXT PRIMARY KEY, count INTEGER NOT NULL)")]
         }
 
-        func dropTables(_ db: Database) throws {
-            try db.execute(sql: "DROP TABLE IF EXISTS type_counts")
-        }
+        var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS type_counts")] }
 
-        func apply(_ event: RecordedEvent, _ db: Database) throws {
+        func statements(for event: RecordedEvent) throws -> [SQLStatement] {
             if event.type == failOn { throw CodecError.unknownType(event.type) }
-            try db.execute(
-                sql: "INSERT INTO type_counts VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET count = count + 1",
-                arguments: [event.type])
+            return [
+                SQLStatement(
+                    "INSERT INTO type_counts VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET count = type_counts.count + 1",
+                    [.text(event.type)])
+            ]
         }
     }
 
