@@ -70,8 +70,8 @@ let package = Package(
             dependencies: [
                 "Chronicle",
                 "ChronicleSQLite",
+                "ChroniclePostgres",
                 "TodoDomain",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/TodoApp",

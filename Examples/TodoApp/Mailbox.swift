@@ -26,7 +26,8 @@ public protocol MailSink: Sendable {
 }
 
 /// The default ``MailSink``: appends each mail as a JSON line to a mailbox file beside the database,
-/// and logs it.
+/// and logs it. Several processes may share the file: a delivery takes an exclusive `flock` on it and
+/// reads what others wrote before deciding whether the mail is new.
 public final class FileMailbox: MailSink {
     /// One delivered mail as the file holds it.
     public struct Delivered: Codable, Hashable, Sendable {
@@ -42,7 +43,8 @@ public final class FileMailbox: MailSink {
     public let path: String
     private let today: @Sendable () -> String
     private let logger: Logger
-    private let delivered: Mutex<[UUID: String]>
+    /// What this process knows the file holds, and how far it has read it.
+    private let known = Mutex<(delivered: [UUID: String], offset: UInt64)>(([:], 0))
 
     /// Opens (or creates) the mailbox at `path`; `today` gives the delivery date.
     public init(path: String, today: @escaping @Sendable () -> String, logger: Logger = Logger(label: "chronicle.todo.mail")) throws {
@@ -54,38 +56,45 @@ public final class FileMailbox: MailSink {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
         }
-        var index: [UUID: String] = [:]
-        for entry in try Self.read(path: path) { index[entry.mail.id] = entry.deliveredOn }
-        delivered = Mutex(index)
     }
 
     /// Every mail in the mailbox file, oldest first.
     public static func read(path: String) throws -> [Delivered] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        return try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Delivered.self, from: Data($0)) }
+        return try parse(data)
+    }
+
+    private static func parse(_ data: Data) throws -> [Delivered] {
+        try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Delivered.self, from: Data($0)) }
     }
 
     public func deliver(_ mail: Mail) async throws -> String {
-        let result: Result<(String, Bool), any Error> = delivered.withLock { index in
-            if let first = index[mail.id] { return .success((first, false)) }
-            let entry = Delivered(mail: mail, deliveredOn: today())
-            do {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                var line = try encoder.encode(entry)
-                line.append(UInt8(ascii: "\n"))
-                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-                defer { try? handle.close() }
-                try handle.seekToEnd()
-                try handle.write(contentsOf: line)
-                try handle.synchronize()
-                index[mail.id] = entry.deliveredOn
-                return .success((entry.deliveredOn, true))
-            } catch {
-                return .failure(error)
+        let (deliveredOn, isNew) = try known.withLock { known in
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            guard flock(handle.fileDescriptor, LOCK_EX) == 0 else { throw CocoaError(.fileLocking) }
+            defer { flock(handle.fileDescriptor, LOCK_UN) }
+            // What other processes appended since this one last looked.
+            try handle.seek(toOffset: known.offset)
+            let fresh = try handle.readToEnd() ?? Data()
+            if let lastNewline = fresh.lastIndex(of: UInt8(ascii: "\n")) {
+                let complete = fresh[fresh.startIndex...lastNewline]
+                for entry in try Self.parse(Data(complete)) { known.delivered[entry.mail.id] = entry.deliveredOn }
+                known.offset += UInt64(complete.count)
             }
+            if let first = known.delivered[mail.id] { return (first, false) }
+            let entry = Delivered(mail: mail, deliveredOn: today())
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            var line = try encoder.encode(entry)
+            line.append(UInt8(ascii: "\n"))
+            let end = try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+            try handle.synchronize()
+            known.delivered[mail.id] = entry.deliveredOn
+            known.offset = end + UInt64(line.count)
+            return (entry.deliveredOn, true)
         }
-        let (deliveredOn, isNew) = try result.get()
         if isNew {
             logger.info("mail sent", metadata: ["to": "\(mail.to)", "subject": "\(mail.subject)", "mail_id": "\(mail.id)"])
         }

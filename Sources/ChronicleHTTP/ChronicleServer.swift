@@ -63,21 +63,25 @@ public enum ChronicleServer {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Chronicle"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
-        app.addServices(MonitorService(monitor: monitor))
-        if configuration.runsSubscriptions {
-            app.addServices(SubscriptionsService(service: service))
-        }
+        app.addServices(MonitorService(monitor: monitor), SubscriptionsService(service: service, workers: configuration.runsSubscriptions))
         return app
     }
 }
 
-/// Runs the read models and reactors until graceful shutdown.
-struct SubscriptionsService: Service {
+/// Runs the read models and reactors (when `workers`) until graceful shutdown.
+public struct SubscriptionsService: Service {
     let service: TodoService
+    let workers: Bool
 
-    func run() async throws {
+    /// Runs `service`'s subscriptions when `workers` is true; otherwise only what live readers need.
+    public init(service: TodoService, workers: Bool) {
+        self.service = service
+        self.workers = workers
+    }
+
+    public func run() async throws {
         await cancelWhenGracefulShutdown {
-            await service.run()
+            await service.run(workers: workers)
         }
     }
 }

@@ -27,7 +27,9 @@ public final class PostgresDatabase: Sendable {
             host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
             password: components.password, database: components.path.isEmpty ? nil : String(components.path.dropFirst()),
             tls: .disable)
-        if let searchPath { configuration.options.additionalStartupParameters = [("search_path", searchPath)] }
+        // `?search_path=schema` in the URL works like `searchPath`.
+        let schema = searchPath ?? components.queryItems?.first { $0.name == "search_path" }?.value
+        if let schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
         self.init(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
     }
 
@@ -152,7 +154,18 @@ public final class PostgresDatabase: Sendable {
                 """,
                 "CREATE TABLE checkpoints (name text PRIMARY KEY, position bigint NOT NULL, updated_at timestamptz NOT NULL)",
             ]
-        )
+        ),
+        (
+            2, "subscription owners",
+            [
+                // NOTE: one row per subscription run with ownership: the epoch grows at each takeover and
+                // every fenced write checks it; owner names the worker (host and process id).
+                """
+                CREATE TABLE subscription_owners (
+                    name text PRIMARY KEY, epoch bigint NOT NULL, owner text NOT NULL, acquired_at timestamptz NOT NULL)
+                """
+            ]
+        ),
     ]
 }
 

@@ -66,7 +66,7 @@ struct PostgresStoreTests {
                 for _ in 0..<3 { group.addTask { try await database.migrate() } }
                 try await group.waitForAll()
             }
-            #expect(try await database.appliedMigrations() == [1])
+            #expect(try await database.appliedMigrations() == [1, 2])
         }
     }
 }

@@ -129,7 +129,7 @@ import Testing
         let crashing = SubscriptionRunner(
             ReactorConsumer(
                 TodoCompletedNotifier(store: first.store, mailSink: first.mailSink),
-                checkpoints: CrashBeforeCheckpoint(SQLiteCheckpointStore(database: first.database), at: completed)),
+                checkpoints: CrashBeforeCheckpoint(first.checkpoints, at: completed)),
             kind: .reactor, store: first.store)
         let task = Task { await crashing.run() }
         await eventually("the notifier faults") {
@@ -140,7 +140,7 @@ import Testing
         await task.value
         #expect(try mailbox(directory).count == 1)
         #expect(try await notifications(first).count == 1)
-        #expect(try await SQLiteCheckpointStore(database: first.database).checkpoint(for: "todo_completed_notifier") < completed)
+        #expect(try await first.checkpoints.checkpoint(for: "todo_completed_notifier") < completed)
         try await restartAndExpectOneMail(directory)
     }
 

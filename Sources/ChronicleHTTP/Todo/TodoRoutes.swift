@@ -101,15 +101,14 @@ struct TodoRoutes<Context: RequestContext> {
 
     /// A list, after waiting (bounded) for its read model to reach `after` when asked to.
     private func query(_ list: TodoReadModel.List, after: GlobalPosition?) async throws -> Response {
-        if let after, let runner = service.readModels[list] {
+        if let after {
             let head = try await service.store.headPosition()
             guard after <= head else {
                 throw APIError.badRequest("after=\(after) is beyond the newest position \(head)")
             }
-            guard await runner.waitUntilCaughtUp(to: after, timeout: HTTPLimits.maxCatchUpWait) else {
-                throw APIError(
-                    .serviceUnavailable,
-                    "read model \(list.name) has not reached position \(after) yet (at \(runner.currentStatus.checkpoint))")
+            guard await service.waitForReadModel(list, toReach: after, timeout: HTTPLimits.maxCatchUpWait) else {
+                let at = (try? await service.projections[list]?.checkpoint()) ?? .start
+                throw APIError(.serviceUnavailable, "read model \(list.name) has not reached position \(after) yet (at \(at))")
             }
         }
         let todos = try await service.todos(list)
