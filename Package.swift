@@ -142,6 +142,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ScaleOutTests",
+            dependencies: [
+                "Chronicle", "ChroniclePostgres", "ChronicleSQLite", "ChronicleTesting", "TodoApp", "TodoDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TodoDomainTests",
             dependencies: ["TodoDomain", "Chronicle", "ChronicleTesting"],
             resources: [.copy("GoldenEvents")],

@@ -33,6 +33,31 @@ public final class PostgresDatabase: Sendable {
         self.init(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
     }
 
+    /// For tests: runs `body` with a migrated database in a fresh schema of its own at `url`, and drops
+    /// the schema afterwards.
+    public static func withTemporarySchema<T: Sendable>(url: String, _ body: (PostgresDatabase, String) async throws -> T)
+        async throws -> T
+    {
+        let schema = "chronicle_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        let admin = try PostgresDatabase(url: url)
+        let database = try PostgresDatabase(url: url, searchPath: schema)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await admin.run() }
+            group.addTask { await database.run() }
+            defer { group.cancelAll() }
+            try await admin.execute("CREATE SCHEMA \(unescaped: schema)")
+            do {
+                try await database.migrate()
+                let result = try await body(database, schema)
+                try await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
+                return result
+            } catch {
+                try? await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
+                throw error
+            }
+        }
+    }
+
     /// Runs the client's connection pool until the task is cancelled.
     public func run() async {
         await client.run()

@@ -18,24 +18,7 @@ enum PostgresTestDatabase {
             Issue.record("DATABASE_URL is not set: run scripts/test, which starts a throwaway PostgreSQL")
             throw CancellationError()
         }
-        let schema = "chronicle_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
-        let admin = try PostgresDatabase(url: url)
-        let database = try PostgresDatabase(url: url, searchPath: schema)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await admin.run() }
-            group.addTask { await database.run() }
-            defer { group.cancelAll() }
-            try await admin.execute("CREATE SCHEMA \(unescaped: schema)")
-            do {
-                try await database.migrate()
-                let result = try await body(database)
-                try await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
-                return result
-            } catch {
-                try? await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
-                throw error
-            }
-        }
+        return try await PostgresDatabase.withTemporarySchema(url: url) { database, _ in try await body(database) }
     }
 }
 
