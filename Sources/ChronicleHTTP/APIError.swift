@@ -52,6 +52,23 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// Takes commands (every request but GET and HEAD) only as `application/json`: a browser cannot send
+/// that cross-site without a CORS preflight, so another web page cannot post commands through a
+/// visitor's browser. Anything else is 415.
+struct JSONCommandsOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        if request.method != .get, request.method != .head {
+            let type = request.headers[.contentType]?.lowercased() ?? ""
+            guard type == "application/json" || type.hasPrefix("application/json;") else {
+                throw APIError(.unsupportedMediaType, "Content-Type must be application/json")
+            }
+        }
+        return try await next(request, context)
+    }
+}
+
 /// Limits of the HTTP edge.
 public enum HTTPLimits {
     /// The largest request body accepted (1 MiB); larger ones get 413.

@@ -89,6 +89,9 @@ import Testing
             #expect(reactor.status == 422)
             #expect(try await client.send(.post, "/admin/api/subscriptions/nope/pause").status == 404)
             #expect(try await client.send(.post, "/admin/api/subscriptions/todo_board/explode").status == 404)
+            let redirect = try await client.get("/admin")
+            #expect(redirect.status == 302)
+            #expect(try await client.get("/admin/").text.contains("<html"))
             let history = try await client.get("/admin/api/history")
             #expect(history["interval_seconds"] == .number(2))
         }

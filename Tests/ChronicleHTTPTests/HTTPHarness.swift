@@ -44,9 +44,11 @@ struct Harness {
 
         /// Sends `body` (raw bytes) and answers the status and the body parsed as JSON (or a string).
         @discardableResult
-        func send(_ method: HTTPRequest.Method, _ uri: String, bytes: [UInt8]? = nil) async throws -> Answer {
+        func send(
+            _ method: HTTPRequest.Method, _ uri: String, bytes: [UInt8]? = nil, contentType: String = "application/json"
+        ) async throws -> Answer {
             try await client.execute(
-                uri: uri, method: method, headers: [.contentType: "application/json"],
+                uri: uri, method: method, headers: [.contentType: contentType],
                 body: bytes.map { ByteBuffer(bytes: $0) }
             ) { response in
                 let data = Data(buffer: response.body)

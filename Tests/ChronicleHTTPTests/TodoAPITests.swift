@@ -61,6 +61,10 @@ import Testing
             #expect(invalidUTF8.status == 400 && invalidUTF8.error == "the body is not valid UTF-8")
             let huge = try await client.send(.post, "/todo/\(newId())", bytes: Array(#"{"title": ""#.utf8) + [UInt8](repeating: 0x61, count: 1 << 20) + Array(#""}"#.utf8))
             #expect(huge.status == 413 && huge.error?.contains("larger than") == true)
+            let form = try await client.send(.post, "/todo/\(newId())", bytes: Array("title=x".utf8), contentType: "application/x-www-form-urlencoded")
+            #expect(form.status == 415 && form.error == "Content-Type must be application/json")
+            let plain = try await client.send(.post, "/todo/\(id)/clear", bytes: [], contentType: "text/plain")
+            #expect(plain.status == 415)
             let unknownRoute = try await client.get("/nowhere")
             #expect(unknownRoute.status == 404 && unknownRoute.error == "no route for GET /nowhere")
             // Nothing was written by any refused command: one todo, one event.

@@ -8,7 +8,8 @@
 - `wait_until(cond, timeout)`: polling with a deadline. No test sleeps and hopes.
 
 Every HTTP answer the browsers receive is read from Chrome's performance log after each test; a 5xx
-fails that test, and `test_admin.py::test_no_request_answered_5xx` checks the whole session.
+fails that test, and `test_admin.py::test_no_request_answered_5xx` checks the whole session. An
+uncaught exception in a page's script fails the test too.
 
 Environment: CHRONICLE_BIN (default .build/debug/chronicle), TODO_BIN (default: `todo` beside it),
 CHRONICLE_PUBLIC_DIR (optional: serve the pages from this folder instead of the built-in copy),
@@ -186,7 +187,10 @@ class Server:
                 # The server may answer (e.g. 413) and close before a huge body is fully sent.
                 pass
             response = connection.getresponse()
-            return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+            headers = {k.lower(): v for k, v in response.getheaders()}
+            # A live feed never ends: take its status and headers only.
+            body = b"" if "text/event-stream" in headers.get("content-type", "") else response.read()
+            return Response(response.status, headers, body)
         finally:
             connection.close()
 
@@ -270,6 +274,16 @@ def assert_no_5xx(seen: list[tuple[str, int]]) -> None:
     assert not failures, f"the server answered 5xx: {failures}"
 
 
+def assert_no_script_errors(driver) -> None:
+    """Uncaught exceptions in the pages' scripts (refused requests are logged too, as network entries: ignored)."""
+    try:
+        entries = driver.get_log("browser")
+    except WebDriverException:
+        return
+    errors = [e["message"] for e in entries if e.get("level") == "SEVERE" and e.get("source") == "javascript"]
+    assert not errors, f"script errors in the page: {errors}"
+
+
 @pytest.fixture(scope="session")
 def _session_browser():
     driver = make_driver()
@@ -283,7 +297,12 @@ def browser(_session_browser):
     """The session's browser, on a blank page, with the 5xx check around the test."""
     driver = _session_browser
     drain_responses(driver)  # forget the previous test's traffic
+    try:
+        driver.get_log("browser")
+    except WebDriverException:
+        pass
     yield driver
+    assert_no_script_errors(driver)
     # Leave the page so its live connection closes before the test's server stops.
     try:
         driver.get("about:blank")
@@ -297,7 +316,10 @@ def second_browser():
     driver = make_driver()
     yield driver
     seen = drain_responses(driver)
-    driver.quit()
+    try:
+        assert_no_script_errors(driver)
+    finally:
+        driver.quit()
     assert_no_5xx(seen)
 
 
@@ -360,6 +382,11 @@ class TodoPage:
         return error.text if error.is_displayed() else ""
 
 
+# The console's file, so that the behaviour tests do not depend on URL routing; the URLs people type
+# (/admin and /admin/) are checked on their own by test_admin.py::test_admin_urls_serve_the_console.
+ADMIN_PATH = "/admin/index.html"
+
+
 class AdminPage:
     """The admin console in one browser."""
 
@@ -367,8 +394,8 @@ class AdminPage:
         self.driver = driver
         self.server = server
 
-    def open(self) -> "AdminPage":
-        self.driver.get(self.server.url + "/admin/")
+    def open(self, route: str = "") -> "AdminPage":
+        self.driver.get(self.server.url + ADMIN_PATH + route)
         wait_until(lambda: self.driver.execute_script("return document.body.dataset.ready === 'true'"),
                    message="the admin console to load")
         return self

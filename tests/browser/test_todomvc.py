@@ -239,7 +239,7 @@ def test_counter_text(todo_page: TodoPage, server):
     page = todo_page.open()
     page.add("First")
     assert page.count_text() == "1 item left"
-    assert page.find(".todo-count strong").text == "1"
+    wait_until(lambda: page.find(".todo-count strong").text == "1")
     page.add("Second")
     wait_until(lambda: page.count_text() == "2 items left")
     page.item("First").find_element(By.CSS_SELECTOR, "input.toggle").click()

@@ -10,8 +10,11 @@ struct AdminRoutes<Context: RequestContext> {
     let store: any EventStore
 
     func register(on router: Router<Context>) {
-        router.get("/admin") { _, _ in
-            Response(status: .found, headers: [.location: "/admin/"])
+        // The router treats /admin and /admin/ alike: redirect the first, and leave the second to the
+        // file middleware (a 404 from here makes it serve admin/index.html).
+        router.get("/admin") { request, _ in
+            guard request.uri.path == "/admin" else { throw HTTPError(.notFound) }
+            return Response(status: .found, headers: [.location: "/admin/"])
         }
         router.get("/admin/api/subscriptions") { _, _ in
             let head = try await store.headPosition()

@@ -81,9 +81,10 @@
   /** Sends a request; answers the parsed JSON body or throws an ApiError carrying the server's reason. */
   async function api(method, path, body) {
     const init = { method, headers: { Accept: 'application/json' } };
-    if (body !== undefined) {
+    if (method !== 'GET') {
+      // The server takes commands only as JSON (a guard against cross-site form posts).
       init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
+      init.body = JSON.stringify(body === undefined ? {} : body);
     }
     let response;
     try {
@@ -220,6 +221,11 @@
 
   /** The small line under the title: description, due date, stakeholder, completion date. */
   function renderMeta(meta, todo) {
+    // Rebuilt only when it changes, so a live refresh leaves unchanged items alone.
+    const signature = JSON.stringify([todo.description, todo.due_date, todo.stakeholder_email, todo.completed,
+      todo.completed_on, today()]);
+    if (meta.dataset.signature === signature) return;
+    meta.dataset.signature = signature;
     meta.textContent = '';
     const parts = [
       ['description', todo.description, null],
@@ -342,10 +348,12 @@
     els.footer.hidden = board.length === 0;
     els.toggleAll.checked = board.length > 0 && active === 0;
     els.toggleAll.setAttribute('aria-label', active === 0 ? 'Reopen all todos' : 'Complete all todos');
-    els.count.innerHTML = '';
-    const strong = document.createElement('strong');
-    strong.textContent = String(active);
-    els.count.append(strong, ` ${active === 1 ? 'item' : 'items'} left`);
+    const countText = `${active} ${active === 1 ? 'item' : 'items'} left`;
+    if (els.count.textContent !== countText) {
+      const strong = document.createElement('strong');
+      strong.textContent = String(active);
+      els.count.replaceChildren(strong, countText.slice(String(active).length));
+    }
     els.clearCompleted.hidden = completed === 0;
 
     const route = `#/${currentFilter() === 'all' ? '' : currentFilter()}`;
@@ -542,7 +550,8 @@
   function connectLive() {
     if (!('EventSource' in window)) return;
     // EventSource reconnects by itself and resumes with Last-Event-ID (the position) on its own.
-    const source = new EventSource(`/events/live?after=${knownPosition}`);
+    // Without a known head, the feed starts at the server's head: never replay the whole log.
+    const source = new EventSource(knownPosition > 0 ? `/events/live?after=${knownPosition}` : '/events/live');
     source.onopen = () => {
       els.liveStatus.textContent = 'Live';
       // Anything missed while disconnected is on the board already.
@@ -562,7 +571,11 @@
     };
   }
 
-  /** The log's head, so the live feed starts where the board read will be. */
+  /**
+   * The log's head, so that the live feed starts exactly where the board read will be. Should it be
+   * unreadable, nothing is lost: the feed then starts at the server's head, and every (re)connection
+   * re-reads the board.
+   */
   async function readHead() {
     try {
       const answer = await api('GET', '/admin/api/subscriptions');

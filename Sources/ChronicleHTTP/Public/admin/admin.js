@@ -1,0 +1,663 @@
+// Chronicle's admin console: streams and their events, the global log (live), the subscriptions with
+// their controls, and a chart of the event rate and each subscription's lag.
+//
+// Everything shown is read from the server: /streams, /streams/<name>, /events/<id>,
+// /log?correlation=<id>, /log, /events/live (server-sent events) and /admin/api/*.
+(function () {
+  'use strict';
+
+  const byId = (id) => document.getElementById(id);
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const LOG_ROWS = 300;          // rows kept in the global log table
+  const SUBSCRIPTIONS_EVERY = 1000;
+  const HISTORY_EVERY = 2000;
+
+  const els = {
+    head: byId('head'),
+    live: byId('live-status'),
+    error: byId('error'),
+    errorText: byId('error-text'),
+    errorDismiss: byId('error-dismiss'),
+    subscriptions: byId('subscriptions').tBodies[0],
+    subscriptionMessage: byId('subscription-message'),
+    chart: byId('chart'),
+    chartSummary: byId('chart-summary'),
+    chartLegend: byId('chart-legend'),
+    streamFilter: byId('stream-filter'),
+    streamCount: byId('stream-count'),
+    streams: byId('streams'),
+    inspectorTitle: byId('inspector-title'),
+    inspectorNote: byId('inspector-note'),
+    inspector: byId('stream-events'),
+    log: byId('log').tBodies[0],
+  };
+
+  let head = 0;
+  let streams = [];            // [{name, version, last_position, last_written_at}]
+  let lastLogPosition = 0;     // newest event in the log table
+  /** What the inspector shows: {kind: 'stream'|'event'|'correlation', key} or null. */
+  let inspected = null;
+  let inspectToken = 0;        // answers to an older inspection are dropped
+
+  // ---------------------------------------------------------------- HTTP
+
+  class ApiError extends Error {
+    constructor(message, status) { super(message); this.status = status; }
+  }
+
+  async function api(method, path) {
+    let response;
+    try {
+      response = await fetch(path, method === 'GET'
+        ? { method, headers: { Accept: 'application/json' } }
+        // The server takes commands only as JSON (a guard against cross-site form posts).
+        : { method, headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: '{}' });
+    } catch (e) {
+      throw new ApiError(`the server cannot be reached (${e.message})`, 0);
+    }
+    const text = await response.text();
+    let payload = null;
+    try { payload = text ? JSON.parse(text) : null; } catch (_) { /* reported below */ }
+    if (!response.ok) {
+      const reason = payload && typeof payload.error === 'string' ? payload.error : `${response.status} ${response.statusText}`;
+      throw new ApiError(reason, response.status);
+    }
+    return payload;
+  }
+
+  const enc = encodeURIComponent;
+
+  // ---------------------------------------------------------------- errors and messages
+
+  let errorSource = null;  // which poller raised the error on screen, so its recovery can clear it
+
+  function showError(message, source) {
+    els.errorText.textContent = message;
+    els.error.hidden = false;
+    errorSource = source || null;
+  }
+
+  function clearError(source) {
+    if (source && errorSource !== source) return;
+    els.error.hidden = true;
+    els.errorText.textContent = '';
+    errorSource = null;
+  }
+
+  els.errorDismiss.addEventListener('click', () => clearError());
+
+  function setHead(position) {
+    const p = Number(position) || 0;
+    if (p > head || head === 0) head = p;
+    els.head.textContent = String(head);
+  }
+
+  // ---------------------------------------------------------------- formatting
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function link(href, className, text, label) {
+    const a = el('a', className, text);
+    a.href = href;
+    if (label) a.setAttribute('aria-label', label);
+    return a;
+  }
+
+  function pad(n, width) { return String(n).padStart(width || 2, '0'); }
+
+  /** Local time, with the date when it is not today; the ISO time goes in `datetime`/`title`. */
+  function timeNode(iso, className) {
+    const node = el('time', className);
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) {
+      node.textContent = iso || '–';
+      return node;
+    }
+    const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+    const sameDay = date.toDateString() === new Date().toDateString();
+    node.textContent = sameDay
+      ? clock
+      : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${clock}`;
+    node.dateTime = iso;
+    node.title = iso;
+    return node;
+  }
+
+  /**
+   * Pretty-printed JSON as DOM nodes (never innerHTML: event data is user input). String values under
+   * a key in `links` become links made by that function.
+   */
+  function jsonBlock(value, className, links) {
+    const pre = el('pre', className);
+    const write = (v, depth, key) => {
+      const indent = '  '.repeat(depth);
+      if (v === null || typeof v !== 'object') {
+        const text = JSON.stringify(v);
+        const make = typeof v === 'string' && key && links && links[key];
+        pre.append(make ? make(v, text) : el('span', `json-${v === null ? 'null' : typeof v}`, text));
+        return;
+      }
+      const isArray = Array.isArray(v);
+      const entries = isArray ? v.map((x) => [null, x]) : Object.entries(v);
+      if (entries.length === 0) {
+        pre.append(isArray ? '[]' : '{}');
+        return;
+      }
+      pre.append(isArray ? '[\n' : '{\n');
+      entries.forEach(([k, x], i) => {
+        pre.append(indent + '  ');
+        if (!isArray) pre.append(el('span', 'json-key', JSON.stringify(k)), ': ');
+        write(x, depth + 1, isArray ? key : k);
+        pre.append(i < entries.length - 1 ? ',\n' : '\n');
+      });
+      pre.append(indent + (isArray ? ']' : '}'));
+    };
+    write(value, 0, null);
+    return pre;
+  }
+
+  const metadataLinks = {
+    causation_id: (id, text) => link(`#/events/${enc(id)}`, 'causation', text, `Show what caused this: ${id}`),
+    correlation_id: (id, text) => link(`#/correlation/${enc(id)}`, 'correlation', text, `Show the conversation ${id}`),
+  };
+
+  /** One event as a card: type, stream and version, global position, time, data, metadata. */
+  function eventCard(event) {
+    const card = el('article', 'event');
+    card.dataset.id = event.id;
+    card.dataset.position = event.position;
+    const header = el('header', 'event-header');
+    header.append(
+      el('strong', 'event-type', event.type),
+      link(`#/streams/${enc(event.stream)}`, 'event-stream', event.stream, `Stream ${event.stream}`),
+      el('span', 'event-version', `v${event.version}`),
+      el('span', 'event-position', `#${event.position}`),
+      timeNode(event.recorded_at, 'event-time'),
+    );
+    header.querySelector('.event-position').title = 'Global position';
+    header.querySelector('.event-version').title = 'Version in its stream';
+    const body = el('div', 'event-body');
+    const data = el('div', 'event-part');
+    data.append(el('h4', null, 'Data'), jsonBlock(event.data, 'event-data'));
+    const meta = el('div', 'event-part');
+    meta.append(el('h4', null, 'Metadata'), jsonBlock(event.metadata || {}, 'event-metadata', metadataLinks));
+    body.append(data, meta);
+    const id = el('p', 'event-id muted');
+    id.append('id ', el('code', null, event.id));
+    card.append(header, body, id);
+    return card;
+  }
+
+  // ---------------------------------------------------------------- the inspector (stream / event / conversation)
+
+  function setInspector(title, note) {
+    els.inspectorTitle.textContent = title;
+    els.inspectorNote.textContent = note || '';
+    els.inspectorNote.hidden = !note;
+  }
+
+  function showEvents(events) {
+    els.inspector.replaceChildren(...events.map(eventCard));
+  }
+
+  async function inspect(kind, key) {
+    inspected = { kind, key };
+    const token = ++inspectToken;
+    els.inspector.dataset.view = kind;
+    markSelectedStream();
+    try {
+      if (kind === 'stream') {
+        setInspector(`Stream ${key}`, 'Loading…');
+        const answer = await api('GET', `/streams/${enc(key)}`);
+        if (token !== inspectToken) return;
+        setInspector(`Stream ${key}`, `${answer.events.length} event${answer.events.length === 1 ? '' : 's'}, oldest first`);
+        showEvents(answer.events);
+      } else if (kind === 'event') {
+        setInspector(`Event ${key}`, 'Loading…');
+        try {
+          const event = await api('GET', `/events/${enc(key)}`);
+          if (token !== inspectToken) return;
+          setInspector(`Event ${key}`, `What caused the event you followed: position #${event.position}.`);
+          showEvents([event]);
+        } catch (e) {
+          if (e.status !== 404) throw e;
+          if (token !== inspectToken) return;
+          // Commands are decided, not stored: their ids appear as causation ids only.
+          setInspector('Command', '');
+          const note = el('div', 'command-note');
+          note.append(
+            el('p', null, `${key} is a command, not a stored event: the command that caused these events.`),
+            link(`#/correlation/${enc(key)}`, 'correlation', 'Show the conversation it started'));
+          els.inspector.replaceChildren(note);
+        }
+      } else if (kind === 'correlation') {
+        setInspector(`Conversation ${key}`, 'Loading…');
+        const answer = await api('GET', `/log?correlation=${enc(key)}`);
+        if (token !== inspectToken) return;
+        setInspector(`Conversation ${key}`,
+          `${answer.events.length} event${answer.events.length === 1 ? '' : 's'} with this correlation id, in log order`);
+        showEvents(answer.events);
+      }
+    } catch (e) {
+      if (token !== inspectToken) return;
+      setInspector(els.inspectorTitle.textContent, '');
+      els.inspector.replaceChildren();
+      showError(`Could not load ${kind} ${key}: ${e.message}`);
+    }
+  }
+
+  /** A live event that belongs to what the inspector shows is appended to it. */
+  function inspectLive(event) {
+    if (!inspected) return;
+    const belongs = (inspected.kind === 'stream' && event.stream === inspected.key)
+      || (inspected.kind === 'correlation' && event.metadata && event.metadata.correlation_id === inspected.key);
+    if (!belongs || els.inspector.querySelector(`article.event[data-id="${CSS.escape(event.id)}"]`)) return;
+    els.inspector.append(eventCard(event));
+    const count = els.inspector.querySelectorAll('article.event').length;
+    els.inspectorNote.textContent = inspected.kind === 'stream'
+      ? `${count} event${count === 1 ? '' : 's'}, oldest first`
+      : `${count} event${count === 1 ? '' : 's'} with this correlation id, in log order`;
+  }
+
+  function route() {
+    const hash = window.location.hash;
+    let m;
+    if ((m = hash.match(/^#\/streams\/(.+)$/))) inspect('stream', decodeURIComponent(m[1]));
+    else if ((m = hash.match(/^#\/events\/(.+)$/))) inspect('event', decodeURIComponent(m[1]));
+    else if ((m = hash.match(/^#\/correlation\/(.+)$/))) inspect('correlation', decodeURIComponent(m[1]));
+    // Other hashes (the skip link's #main) leave the inspector as it is.
+  }
+  window.addEventListener('hashchange', route);
+
+  // ---------------------------------------------------------------- streams
+
+  async function loadStreams() {
+    try {
+      const answer = await api('GET', '/streams?limit=1000');
+      streams = answer.streams || [];
+      renderStreams();
+      clearError('streams');
+    } catch (e) {
+      showError(`Could not read the streams: ${e.message}`, 'streams');
+    }
+  }
+
+  let streamsTimer = null;
+  function scheduleStreams() {
+    if (streamsTimer) return;
+    streamsTimer = setTimeout(() => { streamsTimer = null; loadStreams(); }, 250);
+  }
+
+  function renderStreams() {
+    const needle = els.streamFilter.value.trim().toLowerCase();
+    // Most recently written first: that is usually the one being looked for.
+    const shown = streams
+      .filter((s) => !needle || s.name.toLowerCase().includes(needle))
+      .sort((a, b) => b.last_position - a.last_position);
+    const existing = new Map([...els.streams.children].map((li) => [li.dataset.name, li]));
+    let cursor = els.streams.firstElementChild;
+    for (const stream of shown) {
+      let li = existing.get(stream.name);
+      if (!li) {
+        li = el('li');
+        li.dataset.name = stream.name;
+        const a = link(`#/streams/${enc(stream.name)}`, 'stream-link');
+        a.append(el('span', 'stream-name', stream.name), el('span', 'stream-version'), el('span', 'stream-time'));
+        li.append(a);
+      }
+      if (li.dataset.position !== String(stream.last_position)) {
+        li.dataset.position = stream.last_position;
+        li.querySelector('.stream-version').textContent = `v${stream.version}`;
+        li.querySelector('.stream-version').title = `Version ${stream.version}, last at position ${stream.last_position}`;
+        li.querySelector('.stream-time').replaceChildren(timeNode(stream.last_written_at));
+      }
+      if (li === cursor) cursor = cursor.nextElementSibling;
+      else els.streams.insertBefore(li, cursor);
+    }
+    while (cursor) {
+      const next = cursor.nextElementSibling;
+      cursor.remove();
+      cursor = next;
+    }
+    els.streamCount.textContent = needle
+      ? `${shown.length} of ${streams.length} streams`
+      : `${streams.length} stream${streams.length === 1 ? '' : 's'}`;
+    markSelectedStream();
+  }
+
+  function markSelectedStream() {
+    for (const li of els.streams.children) {
+      const selected = !!inspected && inspected.kind === 'stream' && inspected.key === li.dataset.name;
+      li.classList.toggle('selected', selected);
+      const a = li.firstElementChild;
+      if (selected) a.setAttribute('aria-current', 'true');
+      else a.removeAttribute('aria-current');
+    }
+  }
+
+  els.streamFilter.addEventListener('input', renderStreams);
+
+  // ---------------------------------------------------------------- the global log
+
+  function addLogRow(event) {
+    if (event.position <= lastLogPosition) return;  // already shown (a reconnect may overlap)
+    lastLogPosition = event.position;
+    const tr = el('tr');
+    tr.dataset.position = event.position;
+    const position = el('td', 'num', event.position);
+    const time = el('td');
+    time.append(timeNode(event.recorded_at));
+    const stream = el('td');
+    stream.append(link(`#/streams/${enc(event.stream)}`, 'log-stream', event.stream));
+    const version = el('td', 'num', event.version);
+    const type = el('td', 'log-type', event.type);
+    const show = el('td');
+    show.append(link(`#/events/${enc(event.id)}`, 'log-event', 'show', `Show the event at position ${event.position}`));
+    tr.append(position, time, stream, version, type, show);
+    els.log.insertBefore(tr, els.log.firstElementChild);
+    while (els.log.rows.length > LOG_ROWS) els.log.deleteRow(-1);
+  }
+
+  async function loadLog() {
+    const after = Math.max(0, head - 100);
+    try {
+      const answer = await api('GET', `/log?after=${after}&limit=100`);
+      for (const event of answer.events) addLogRow(event);
+      clearError('log');
+    } catch (e) {
+      showError(`Could not read the log: ${e.message}`, 'log');
+    }
+  }
+
+  // ---------------------------------------------------------------- live feed
+
+  function connectLive() {
+    if (!('EventSource' in window)) {
+      els.live.textContent = 'No live feed in this browser';
+      return;
+    }
+    // Starts right after the newest event on screen; EventSource resumes with Last-Event-ID itself.
+    const source = new EventSource(`/events/live?after=${lastLogPosition}`);
+    source.onopen = () => { els.live.textContent = 'Live'; els.live.classList.add('on'); };
+    source.onmessage = (message) => {
+      let event;
+      try { event = JSON.parse(message.data); } catch (_) { return; }
+      setHead(event.position);
+      addLogRow(event);
+      inspectLive(event);
+      scheduleStreams();
+    };
+    source.onerror = () => {
+      els.live.textContent = 'Reconnecting…';
+      els.live.classList.remove('on');
+      if (source.readyState === EventSource.CLOSED) setTimeout(connectLive, 3000);
+    };
+  }
+
+  // ---------------------------------------------------------------- subscriptions
+
+  const KIND_NAMES = { projection: 'projection', reactor: 'reactor', process_manager: 'process manager' };
+
+  function subscriptionRow(sub) {
+    const tr = el('tr');
+    tr.dataset.name = sub.name;
+    const name = el('th');
+    name.scope = 'row';
+    const detail = el('span', 'kind', `${KIND_NAMES[sub.kind] || sub.kind} · `);
+    detail.append(el('span', 'processed'), ' processed');
+    name.append(el('span', 'sub-name', sub.name), detail);
+    const state = el('td', 'state');
+    const actions = el('td', 'actions');
+    if (sub.kind === 'projection') {
+      actions.append(actionButton('rebuild', 'Rebuild', sub.name));
+    }
+    actions.append(actionButton('pause', 'Pause', sub.name), actionButton('resume', 'Resume', sub.name));
+    tr.append(name, state, el('td', 'num checkpoint'), el('td', 'num lag'), el('td', 'num rate'), actions);
+    return tr;
+  }
+
+  function actionButton(action, text, name) {
+    const button = el('button', action, text);
+    button.type = 'button';
+    button.dataset.action = action;
+    button.setAttribute('aria-label', `${text} ${name}`);
+    return button;
+  }
+
+  function updateSubscriptionRow(tr, sub) {
+    tr.dataset.state = sub.state;
+    tr.dataset.kind = sub.kind;
+    tr.classList.toggle('faulted', sub.state === 'faulted');
+    const state = tr.querySelector('.state');
+    // Polled every second: rebuilt only when it changes (keeps focus, selection and screen readers calm).
+    const signature = JSON.stringify([sub.state, sub.fault]);
+    if (state.dataset.signature !== signature) {
+      state.dataset.signature = signature;
+      const parts = [el('span', `state-badge state-${sub.state}`, sub.state)];
+      if (sub.fault) {
+        const fault = el('div', 'fault');
+        fault.append(el('span', 'fault-position', `at position ${sub.fault.position}: `), el('span', 'fault-error', sub.fault.error));
+        parts.push(fault);
+      }
+      state.replaceChildren(...parts);
+    }
+    setText(tr.querySelector('.checkpoint'), sub.checkpoint);
+    setText(tr.querySelector('.lag'), sub.lag);
+    tr.querySelector('.lag').classList.toggle('behind', sub.lag > 0);
+    setText(tr.querySelector('.processed'), sub.processed);
+    setText(tr.querySelector('.rate'), Number(sub.events_per_second).toFixed(1));
+    const pause = tr.querySelector('button.pause');
+    const resume = tr.querySelector('button.resume');
+    pause.disabled = sub.state === 'paused' || sub.state === 'stopped';
+    resume.disabled = sub.state === 'running' || sub.state === 'starting';
+  }
+
+  function setText(node, value) {
+    const text = String(value);
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  function renderSubscriptions(list) {
+    const existing = new Map([...els.subscriptions.rows].map((tr) => [tr.dataset.name, tr]));
+    let cursor = els.subscriptions.firstElementChild;
+    for (const sub of list) {
+      const tr = existing.get(sub.name) || subscriptionRow(sub);
+      updateSubscriptionRow(tr, sub);
+      if (tr === cursor) cursor = cursor.nextElementSibling;
+      else els.subscriptions.insertBefore(tr, cursor);
+    }
+    while (cursor) {
+      const next = cursor.nextElementSibling;
+      cursor.remove();
+      cursor = next;
+    }
+  }
+
+  let subscriptionsTimer = null;
+  let subscriptionsBusy = false;
+
+  async function pollSubscriptions() {
+    clearTimeout(subscriptionsTimer);
+    if (subscriptionsBusy) return;
+    subscriptionsBusy = true;
+    try {
+      const answer = await api('GET', '/admin/api/subscriptions');
+      setHead(answer.head);
+      renderSubscriptions(answer.subscriptions || []);
+      clearError('subscriptions');
+    } catch (e) {
+      showError(`Could not read the subscriptions: ${e.message}`, 'subscriptions');
+    } finally {
+      subscriptionsBusy = false;
+      subscriptionsTimer = setTimeout(pollSubscriptions, SUBSCRIPTIONS_EVERY);
+    }
+  }
+
+  els.subscriptions.addEventListener('click', async (e) => {
+    const button = e.target.closest('button[data-action]');
+    if (!button) return;
+    const name = button.closest('tr').dataset.name;
+    const action = button.dataset.action;
+    els.subscriptionMessage.textContent = '';
+    try {
+      const answer = await api('POST', `/admin/api/subscriptions/${enc(name)}/${action}`);
+      const status = answer && answer.status ? answer.status : 'done';
+      els.subscriptionMessage.textContent = `${button.textContent} ${name}: ${status}`;
+      clearError('action');
+    } catch (err) {
+      showError(`${button.textContent} ${name} was refused: ${err.message}`, 'action');
+    }
+    pollSubscriptions();
+  });
+
+  // ---------------------------------------------------------------- the chart
+
+  const COLORS = ['#2563eb', '#d97706', '#059669', '#db2777', '#7c3aed', '#0891b2', '#65a30d', '#dc2626'];
+
+  function svg(tag, attributes, text) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attributes || {})) node.setAttribute(k, String(v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /** The smallest of 1, 2, 5 × 10^k at or above `v` (at least `floor`), for round axis tops. */
+  function niceMax(v, floor) {
+    const target = Math.max(v, floor);
+    const power = Math.pow(10, Math.floor(Math.log10(target)));
+    for (const step of [1, 2, 5, 10]) if (step * power >= target) return step * power;
+    return 10 * power;
+  }
+
+  function formatNumber(v) {
+    return v >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1);
+  }
+
+  function clock(ms) {
+    const d = new Date(ms);
+    return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  }
+
+  /**
+   * Two panels over the same time axis: events per second (head difference between consecutive
+   * samples over their interval) on top, each subscription's lag below.
+   */
+  function drawChart(history) {
+    const W = 520, left = 46, right = 10, plotW = W - left - right;
+    const panels = { rate: { top: 26, height: 100 }, lag: { top: 172, height: 100 } };
+    const interval = Number(history.interval_seconds) || 2;
+    const samples = (history.samples || [])
+      .map((s) => ({ t: Date.parse(s.at), head: Number(s.head) || 0, lags: s.lags || {} }))
+      .filter((s) => Number.isFinite(s.t));
+    const nodes = [];
+    nodes.push(svg('rect', { x: 0, y: 0, width: W, height: 300, fill: '#ffffff' }));
+
+    if (samples.length < 2) {
+      nodes.push(svg('text', { x: W / 2, y: 150, 'text-anchor': 'middle', class: 'chart-empty' }, 'Collecting samples…'));
+      els.chart.replaceChildren(...nodes);
+      els.chartSummary.textContent = 'Not enough samples yet.';
+      els.chartLegend.replaceChildren();
+      return;
+    }
+
+    const t0 = samples[0].t;
+    const t1 = samples[samples.length - 1].t;
+    const span = Math.max(t1 - t0, 1);
+    const x = (t) => left + ((t - t0) / span) * plotW;
+
+    const rates = [];
+    for (let i = 1; i < samples.length; i++) {
+      const seconds = (samples[i].t - samples[i - 1].t) / 1000 || interval;
+      rates.push({ t: samples[i].t, v: Math.max(0, samples[i].head - samples[i - 1].head) / seconds });
+    }
+    const names = [...new Set(samples.flatMap((s) => Object.keys(s.lags)))].sort();
+    const maxRate = niceMax(Math.max(...rates.map((r) => r.v)), 1);
+    const maxLag = niceMax(Math.max(0, ...samples.flatMap((s) => Object.values(s.lags).map(Number))), 1);
+
+    const axis = (panel, max, title) => {
+      const { top, height } = panel;
+      nodes.push(svg('text', { x: left, y: top - 10, class: 'chart-title' }, title));
+      for (const fraction of [0, 0.5, 1]) {
+        const y = top + height - fraction * height;
+        nodes.push(svg('line', { x1: left, x2: W - right, y1: y, y2: y, class: fraction === 0 ? 'chart-axis' : 'chart-grid' }));
+        nodes.push(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', class: 'chart-label' }, formatNumber(max * fraction)));
+      }
+      nodes.push(svg('text', { x: left, y: top + height + 16, class: 'chart-label' }, clock(t0)));
+      nodes.push(svg('text', { x: W - right, y: top + height + 16, 'text-anchor': 'end', class: 'chart-label' }, `${clock(t1)} (now)`));
+    };
+    const yOf = (panel, max, v) => panel.top + panel.height - (Math.min(v, max) / max) * panel.height;
+    const points = (list, panel, max) => list.map((p) => `${x(p.t).toFixed(1)},${yOf(panel, max, p.v).toFixed(1)}`).join(' ');
+
+    // Event rate: a filled area under a line.
+    axis(panels.rate, maxRate, 'Events per second');
+    const ratePoints = points(rates, panels.rate, maxRate);
+    const base = panels.rate.top + panels.rate.height;
+    nodes.push(svg('polygon', {
+      points: `${x(rates[0].t).toFixed(1)},${base} ${ratePoints} ${x(rates[rates.length - 1].t).toFixed(1)},${base}`,
+      class: 'chart-rate-area',
+    }));
+    const rateLine = svg('polyline', { points: ratePoints, class: 'chart-rate' });
+    rateLine.append(svg('title', {}, 'Events per second'));
+    nodes.push(rateLine);
+
+    // Lag: one line per subscription.
+    axis(panels.lag, maxLag, 'Lag behind head (events)');
+    const legend = [];
+    names.forEach((name, i) => {
+      const color = COLORS[i % COLORS.length];
+      const series = samples.filter((s) => name in s.lags).map((s) => ({ t: s.t, v: Number(s.lags[name]) || 0 }));
+      // Lines of equal lag would hide each other: offset each by half a pixel.
+      const line = svg('polyline', {
+        points: points(series, panels.lag, maxLag), class: 'chart-lag', stroke: color,
+        transform: `translate(0 ${(-i * 0.8).toFixed(1)})`,
+      });
+      line.dataset.name = name;
+      line.append(svg('title', {}, `Lag of ${name}`));
+      nodes.push(line);
+      const current = series.length ? series[series.length - 1].v : 0;
+      const item = el('li');
+      const swatch = el('span', 'swatch');
+      swatch.style.background = color;
+      item.append(swatch, el('span', null, name), el('span', 'muted', ` ${current}`));
+      legend.push(item);
+    });
+
+    els.chart.replaceChildren(...nodes);
+    els.chartLegend.replaceChildren(...legend);
+    const now = rates[rates.length - 1].v;
+    const peak = Math.max(...rates.map((r) => r.v));
+    const worst = names.map((n) => [n, Number(samples[samples.length - 1].lags[n]) || 0]).sort((a, b) => b[1] - a[1])[0];
+    const minutes = Math.max(1, Math.round(span / 60000));
+    els.chartSummary.textContent = `Over the last ${span < 60000 ? Math.round(span / 1000) + ' s' : minutes + ' min'}: `
+      + `${formatNumber(now)} events/s now, peak ${formatNumber(peak)}`
+      + (worst ? `; largest lag ${worst[1]} (${worst[0]}).` : '.');
+  }
+
+  let historyTimer = null;
+  async function pollHistory() {
+    clearTimeout(historyTimer);
+    try {
+      drawChart(await api('GET', '/admin/api/history'));
+      clearError('history');
+    } catch (e) {
+      showError(`Could not read the history: ${e.message}`, 'history');
+    } finally {
+      historyTimer = setTimeout(pollHistory, HISTORY_EVERY);
+    }
+  }
+
+  // ---------------------------------------------------------------- start
+
+  (async function start() {
+    await pollSubscriptions();  // learns the head first, so the log starts at its last page
+    await Promise.all([loadStreams(), loadLog(), pollHistory()]);
+    connectLive();
+    route();
+    document.body.dataset.ready = 'true';  // for tests and tools: the first data is on screen
+  })();
+})();
