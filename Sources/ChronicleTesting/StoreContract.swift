@@ -277,28 +277,20 @@ public enum StoreContract {
         let appendsPerWriter = 40
         let total = writers * appendsPerWriter * 2
         let shared = try stream("shared")
-        let reader = Task {
-            var seen: [GlobalPosition] = []
-            let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-            for try await event in store.subscribe(after: .start, batchSize: 7, pollInterval: .milliseconds(20)) {
-                seen.append(event.position)
-                if seen.count == total || ContinuousClock.now > deadline { break }
-            }
-            return seen
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for w in 0..<writers {
-                group.addTask {
-                    let own = try stream("w\(w)")
-                    for n in 0..<appendsPerWriter {
-                        _ = try await store.append([event("Own", n)], to: own, expecting: .exactly(Int64(n)))
-                        _ = try await store.append([event("Shared", n)], to: shared, expecting: .any)
+        let seen = try await tailLog(of: store, expecting: total, batchSize: 7) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for w in 0..<writers {
+                    group.addTask {
+                        let own = try stream("w\(w)")
+                        for n in 0..<appendsPerWriter {
+                            _ = try await store.append([event("Own", n)], to: own, expecting: .exactly(Int64(n)))
+                            _ = try await store.append([event("Shared", n)], to: shared, expecting: .any)
+                        }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
-        }
-        let seen = try await reader.value
+        }.map(\.position)
         #expect(seen == (1...Int64(total)).map { GlobalPosition(rawValue: $0) })
         #expect(try await store.version(of: shared) == Int64(writers * appendsPerWriter))
     }

@@ -70,35 +70,39 @@ struct OutstandingAppendProbeTests {
             try await database.execute(
                 "CREATE TRIGGER chronicle_probe AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION chronicle_probe_sleep()")
             let store = PostgresEventStore(database: database)
-            // The reader stops at the last position (2): a reader that skipped 1 stops with [2] and fails below.
-            let reader = Task {
-                var seen: [RecordedEvent] = []
-                for try await event in store.subscribe(after: .start, pollInterval: .milliseconds(10)) {
-                    seen.append(event)
-                    if event.position >= 2 { break }
-                }
-                return seen
-            }
             let slow = StoreContract.event("SlowProbe")
             let fast = StoreContract.event("FastProbe")
-            let slowAppend = Task { try await store.append([slow], to: StreamName("probe-slow"), expecting: .any) }
-            // The fast append starts once the slow one sleeps inside its transaction, its event inserted.
-            await eventually("the slow append holds its position") {
-                (try? await database.withConnection { connection in
-                    var sleeping = 0
-                    for try await n in try await connection.query(
-                        "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event = 'PgSleep'", logger: Logger(label: "probe")
-                    ).decode(Int.self) { sleeping = n }
-                    return sleeping > 0
-                }) ?? false
+            let results = Results()
+            // A reader that skipped position 1 sees only [2] and fails below (after the timeout).
+            let seen = try await tailLog(of: store, expecting: 2, pollInterval: .milliseconds(10), timeout: .seconds(10)) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { results.slow = try await store.append([slow], to: StreamName("probe-slow"), expecting: .any) }
+                    // The fast append starts once the slow one sleeps inside its transaction, its event inserted.
+                    await eventually("the slow append holds its position") {
+                        (try? await database.withConnection { connection in
+                            var sleeping = 0
+                            for try await n in try await connection.query(
+                                "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event = 'PgSleep'", logger: Logger(label: "probe")
+                            ).decode(Int.self) { sleeping = n }
+                            return sleeping > 0
+                        }) ?? false
+                    }
+                    results.fast = try await store.append([fast], to: StreamName("probe-fast"), expecting: .any)
+                    try await group.waitForAll()
+                }
             }
-            let fastResult = try await store.append([fast], to: StreamName("probe-fast"), expecting: .any)
-            let slowResult = try await slowAppend.value
-            let seen = try await reader.value
+            let (slowResult, fastResult) = (try #require(results.slow), try #require(results.fast))
             #expect(slowResult.lastPosition == 1)
             #expect(fastResult.lastPosition == 2)
             #expect(seen.map(\.id) == [slow.id, fast.id])
             #expect(seen.map(\.position) == [1, 2])
         }
     }
+}
+
+/// The two appends' results, written by the writers' tasks.
+final class Results: @unchecked Sendable {
+    // @unchecked: each property is written by one task and read after both finished.
+    var slow: AppendResult?
+    var fast: AppendResult?
 }

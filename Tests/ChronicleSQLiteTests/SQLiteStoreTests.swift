@@ -51,39 +51,22 @@ import Testing
         let second = try SQLiteEventStore(path: path)
         let perWriter = 60
         let shared = try StreamName("thing-shared")
-        let reader = Task {
-            var seen: [GlobalPosition] = []
-            for try await event in first.subscribe(after: .start, batchSize: 5, pollInterval: .milliseconds(10)) {
-                seen.append(event.position)
-                if seen.count == 2 * perWriter * 2 { break }
-            }
-            return seen
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (n, store) in [first, second].enumerated() {
-                group.addTask {
-                    for i in 0..<perWriter {
-                        _ = try await store.append([StoreContract.event("Shared", i), StoreContract.event("Shared", i)], to: shared, expecting: .any)
-                        _ = try await store.append([StoreContract.event("Own", i)], to: try StreamName("thing-w\(n)"), expecting: .exactly(Int64(i)))
-                        _ = try await store.append([StoreContract.event("Own", i)], to: try StreamName("thing-x\(n)"), expecting: .any)
+        let total = 2 * perWriter * 4
+        let seen = try await tailLog(of: first, expecting: total, batchSize: 5, pollInterval: .milliseconds(10)) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (n, store) in [first, second].enumerated() {
+                    group.addTask {
+                        for i in 0..<perWriter {
+                            _ = try await store.append([StoreContract.event("Shared", i), StoreContract.event("Shared", i)], to: shared, expecting: .any)
+                            _ = try await store.append([StoreContract.event("Own", i)], to: try StreamName("thing-w\(n)"), expecting: .exactly(Int64(i)))
+                            _ = try await store.append([StoreContract.event("Own", i)], to: try StreamName("thing-x\(n)"), expecting: .any)
+                        }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
-        }
-        let total = 2 * perWriter * 4
-        let seen = try await withThrowingTaskGroup(of: [GlobalPosition].self) { group in
-            group.addTask { try await reader.value }
-            group.addTask {
-                try await Task.sleep(for: .seconds(60))
-                reader.cancel()
-                return []
-            }
-            let result = try await group.next() ?? []
-            group.cancelAll()
-            return result
-        }
-        #expect(seen == (1...Int64(2 * perWriter * 2)).map { GlobalPosition(rawValue: $0) })
+        }.map(\.position)
+        #expect(seen == (1...Int64(total)).map { GlobalPosition(rawValue: $0) })
         #expect(try await second.headPosition() == GlobalPosition(rawValue: Int64(total)))
         let versions = try await first.read(shared, from: 1, direction: .forwards, limit: 1000).map(\.version)
         #expect(versions == Array(1...Int64(4 * perWriter)))

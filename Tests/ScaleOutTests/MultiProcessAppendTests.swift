@@ -16,40 +16,23 @@ struct MultiProcessAppendTests {
             let writers = 3
             let count = 60
             let total = writers * count * 2
-            let reader = Task {
-                var seen: [RecordedEvent] = []
-                for try await event in store.subscribe(after: .start, batchSize: 13, pollInterval: .milliseconds(20)) {
-                    seen.append(event)
-                    if seen.count == total { break }
-                }
-                return seen
-            }
             let processes = try (0..<writers).map { n in
                 try ChronicleProcess(
                     ["append-load", "--postgres", "\(url)?search_path=\(schema)", "--writer", "w\(n)", "--count", "\(count)"],
                     directory: directory, name: "writer\(n)")
             }
+            let seen = try await tailLog(of: store, expecting: total, batchSize: 13) {
+                for process in processes { _ = await process.waitForExit() }
+            }
             var wins = 0
             var conflicts = 0
             for process in processes {
-                let status = await process.waitForExit()
-                #expect(status == 0, "\(process.log)")
+                #expect(await process.waitForExit() == 0, "\(process.log)")
                 struct Outcome: Decodable { let wins: Int; let conflicts: Int }
                 let last = process.log.split(separator: "\n").last.map(String.init) ?? ""
                 let outcome = try JSONDecoder().decode(Outcome.self, from: Data(last.utf8))
                 wins += outcome.wins
                 conflicts += outcome.conflicts
-            }
-            let seen = try await withThrowingTaskGroup(of: [RecordedEvent].self) { group in
-                group.addTask { try await reader.value }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(60))
-                    reader.cancel()
-                    return []
-                }
-                let first = try await group.next() ?? []
-                group.cancelAll()
-                return first
             }
             // The reader saw every position once, in order, with no hole.
             #expect(seen.map(\.position.rawValue) == Array(1...Int64(total)))
