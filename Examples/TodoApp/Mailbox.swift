@@ -6,10 +6,14 @@ import Synchronization
 public struct Mail: Codable, Hashable, Sendable {
     /// A stable id: the same mail sent again carries the same id, so a receiver can drop the repeat.
     public var id: UUID
+    /// The recipient's address.
     public var to: String
+    /// The subject line.
     public var subject: String
+    /// The text.
     public var body: String
 
+    /// Makes a mail.
     public init(id: UUID, to: String, subject: String, body: String) {
         self.id = id
         self.to = to
@@ -31,7 +35,9 @@ public protocol MailSink: Sendable {
 public final class FileMailbox: MailSink {
     /// One delivered mail as the file holds it.
     public struct Delivered: Codable, Hashable, Sendable {
+        /// The mail.
         public var mail: Mail
+        /// The date it was delivered on, `YYYY-MM-DD`.
         public var deliveredOn: String
 
         enum CodingKeys: String, CodingKey {

@@ -141,7 +141,10 @@ public final class TodoService: Sendable {
     public func run(workers: Bool = true) async {
         await withTaskGroup(of: Void.self) { group in
             if let postgresStore { group.addTask { await postgresStore.listen() } }
-            guard workers else { return }
+            guard workers else {
+                for runner in runners { runner.markStandby() }
+                return
+            }
             if ownerships.isEmpty {
                 for runner in runners { group.addTask { await runner.run() } }
             } else {

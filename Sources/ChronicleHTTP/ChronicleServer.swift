@@ -49,7 +49,7 @@ public enum ChronicleServer {
         TodoRoutes(service: service).register(on: router)
         EventRoutes(store: service.store).register(on: router)
         LiveEvents(store: service.store).register(on: router)
-        AdminRoutes(monitor: monitor, store: service.store).register(on: router)
+        AdminRoutes(monitor: monitor, store: service.store, checkpoints: service.checkpoints).register(on: router)
         return router
     }
 
@@ -58,7 +58,7 @@ public enum ChronicleServer {
         service: TodoService, configuration: Configuration, logger: Logger = Logger(label: "chronicle.http"),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let monitor = SubscriptionMonitor(runners: service.runners, store: service.store)
+        let monitor = SubscriptionMonitor(runners: service.runners, store: service.store, checkpoints: service.checkpoints)
         var app = Application(
             router: router(service: service, monitor: monitor, configuration: configuration, logger: logger),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Chronicle"),
@@ -84,6 +84,9 @@ public struct SubscriptionsService: Service {
         await cancelWhenGracefulShutdown {
             await service.run(workers: workers)
         }
+        // With nothing to run (SQLite without workers) the service must still not end: a service that
+        // returns would shut the whole server down.
+        try? await gracefulShutdown()
     }
 }
 

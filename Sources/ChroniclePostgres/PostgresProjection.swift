@@ -36,8 +36,11 @@ public final class SubscriptionFence: Sendable {
 
 /// A write refused because another worker owns the subscription now.
 public struct OwnershipLost: Error, CustomStringConvertible {
+    /// The subscription.
     public let name: String
+    /// The epoch this worker held (nil: none).
     public let held: Int64?
+    /// The epoch stored now (nil: no owner row).
     public let current: Int64?
     public var description: String {
         "\(name) is owned by another worker now (epoch \(current.map(String.init) ?? "none"), this worker held \(held.map(String.init) ?? "none"))"

@@ -43,6 +43,7 @@ public final class SubscriptionOwnership: Sendable {
     /// Tries to own the subscription and runs it while owned, until the task is cancelled.
     public func run() async {
         while !Task.isCancelled {
+            runner.markStandby()
             do {
                 try await database.client.withConnection { connection in try await self.own(on: connection) }
             } catch {

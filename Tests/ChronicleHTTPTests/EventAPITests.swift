@@ -64,6 +64,23 @@ import Testing
         }
     }
 
+    @Test func aServerWithoutWorkersShowsSubscriptionsStandingByAtTheirStoredCheckpoints() async throws {
+        let first = try await Harness()
+        try await first.run { client in
+            let added = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "x"}"#)
+            #expect(try await client.get("/todos/board?after=\(added.position)").status == 200)
+            await eventually("the notifier catches up") { first.service.notifier.currentStatus.checkpoint == 1 }
+        }
+        let webOnly = try await Harness(directory: first.directory)
+        try await webOnly.run(workers: false) { client in
+            _ = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "y"}"#)
+            let answer = try await client.get("/admin/api/subscriptions")
+            guard case .array(let rows)? = answer["subscriptions"] else { return #expect(Bool(false), "\(answer)") }
+            #expect(rows.count == 5)
+            #expect(rows.allSatisfy { $0["state"] == .string("standby") && $0["checkpoint"] == .number(1) && $0["lag"] == .number(1) })
+        }
+    }
+
     @Test func adminAPIShowsAndControlsSubscriptions() async throws {
         let harness = try await Harness()
         try await harness.run { client in

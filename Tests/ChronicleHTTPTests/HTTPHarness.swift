@@ -28,9 +28,10 @@ struct Harness {
     }
 
     /// Runs `body` against the live server.
-    func run<T: Sendable>(_ body: @Sendable (Client) async throws -> T) async throws -> T {
+    func run<T: Sendable>(workers: Bool = true, _ body: @Sendable (Client) async throws -> T) async throws -> T {
         var server = ChronicleServer.Configuration()
         server.port = 0
+        server.runsSubscriptions = workers
         server.metrics = metrics
         let app = ChronicleServer.application(service: service, configuration: server)
         return try await app.test(.live) { client in try await body(Client(client: client)) }

@@ -8,7 +8,6 @@ import Foundation
 /// - Category: 1…64 characters, ASCII letters, digits and `_`, starting with a letter. No `-`:
 ///   the first `-` of a stream name ends the category.
 /// - Id: 1…128 characters, ASCII letters, digits and `_ . : @ -`.
-
 public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The category, the part before the first `-`.
     public let category: String

@@ -22,6 +22,8 @@ public struct SubscriptionStatus: Sendable, Hashable {
         case faulted(position: GlobalPosition, error: String)
         /// Its task ended.
         case stopped
+        /// Not run by this process: another worker owns it, or this process runs no subscriptions.
+        case standby
     }
 
     /// The consumer's name.
@@ -93,6 +95,16 @@ public final class SubscriptionRunner: Sendable {
 
     /// What the subscription is doing now.
     public var currentStatus: SubscriptionStatus { status.withLock { $0 } }
+
+    /// Marks a runner that this process does not run (another worker owns it) as standing by.
+    public func markStandby() {
+        update { status in
+            switch status.state {
+            case .starting, .stopped: status.state = .standby
+            default: break
+            }
+        }
+    }
 
     /// Pauses after the batch in hand.
     public func pause() {

@@ -8,6 +8,8 @@ import Hummingbird
 struct AdminRoutes<Context: RequestContext> {
     let monitor: SubscriptionMonitor
     let store: any EventStore
+    /// Where checkpoints are stored: a subscription another process runs is shown at its stored checkpoint.
+    let checkpoints: any CheckpointStore
 
     func register(on router: Router<Context>) {
         // The router treats /admin and /admin/ alike: redirect the first, and leave the second to the
@@ -18,8 +20,11 @@ struct AdminRoutes<Context: RequestContext> {
         }
         router.get("/admin/api/subscriptions") { _, _ in
             let head = try await store.headPosition()
-            let rows = monitor.runners.map { runner in
-                SubscriptionBody(runner.currentStatus, head: head, eventsPerSecond: monitor.eventsPerSecond(runner.name))
+            var rows: [SubscriptionBody] = []
+            for runner in monitor.runners {
+                var status = runner.currentStatus
+                if status.state == .standby { status.checkpoint = try await checkpoints.checkpoint(for: runner.name) }
+                rows.append(SubscriptionBody(status, head: head, eventsPerSecond: monitor.eventsPerSecond(runner.name)))
             }
             return JSONBody.response(.ok, SubscriptionsBody(head: head.rawValue, subscriptions: rows))
         }
@@ -84,6 +89,7 @@ struct SubscriptionBody: Encodable {
         case .running: (state, fault) = ("running", nil)
         case .paused: (state, fault) = ("paused", nil)
         case .stopped: (state, fault) = ("stopped", nil)
+        case .standby: (state, fault) = ("standby", nil)
         case let .faulted(position, error): (state, fault) = ("faulted", Fault(position: position.rawValue, error: error))
         }
     }

@@ -33,12 +33,17 @@ public final class SubscriptionMonitor: Sendable {
     /// How many samples are kept (default 300: ten minutes at 2 s).
     public let capacity: Int
     private let store: any EventStore
+    private let checkpoints: (any CheckpointStore)?
     private let samples = Mutex<[Sample]>([])
 
-    /// Watches `runners` over `store`.
-    public init(runners: [SubscriptionRunner], store: any EventStore, interval: Duration = .seconds(2), capacity: Int = 300) {
+    /// Watches `runners` over `store`; a runner another process runs is read from `checkpoints`.
+    public init(
+        runners: [SubscriptionRunner], store: any EventStore, checkpoints: (any CheckpointStore)? = nil,
+        interval: Duration = .seconds(2), capacity: Int = 300
+    ) {
         self.runners = runners
         self.store = store
+        self.checkpoints = checkpoints
         self.interval = interval
         self.capacity = max(2, capacity)
     }
@@ -52,7 +57,10 @@ public final class SubscriptionMonitor: Sendable {
         var lags: [String: Int64] = [:]
         var processed: [String: Int] = [:]
         for runner in runners {
-            let status = runner.currentStatus
+            var status = runner.currentStatus
+            if status.state == .standby, let stored = try? await checkpoints?.checkpoint(for: runner.name) {
+                status.checkpoint = stored
+            }
             lags[runner.name] = max(0, head.rawValue - status.checkpoint.rawValue)
             processed[runner.name] = status.processed
         }
