@@ -63,8 +63,12 @@ extension Metadata: Codable {
 
     /// Reads stored metadata; unreadable metadata is an error, never silently dropped.
     public static func fromJSON(_ data: Data) throws -> Metadata {
-        try JSONDecoder().decode(Metadata.self, from: data)
+        // Most events of a plain append carry no metadata: skip the decoder for them.
+        if data.count == 2, data.first == UInt8(ascii: "{"), data.last == UInt8(ascii: "}") { return Metadata() }
+        return try decoder.decode(Metadata.self, from: data)
     }
+
+    private static let decoder = JSONDecoder()
 
     private static let encoder: JSONEncoder = {
         let e = JSONEncoder()
