@@ -176,7 +176,7 @@ import Testing
             try await client.send(.post, "/todo/\(id)", json: #"{"title": "contended"}"#)
             // Separate connections, so that the requests really run at the same time.
             let statuses = try await withThrowingTaskGroup(of: Harness.Answer.self) { group in
-                for n in 0..<24 {
+                for n in 0..<40 {
                     group.addTask {
                         try await Harness.sendOnNewConnection(
                             port: client.port, method: "PUT", path: "/todo/\(id)", body: #"{"title": "v\#(n)"}"#)
