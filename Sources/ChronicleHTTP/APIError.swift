@@ -113,7 +113,48 @@ enum JSONBody {
             throw APIError.badRequest("the body is not valid JSON")
         }
         guard case .object(let object) = value else { throw APIError.badRequest("the body must be a JSON object") }
+        // A key given twice would silently lose one of its values.
+        var seen = Set<String>()
+        for key in topLevelKeys(of: bytes) where !seen.insert(key).inserted {
+            throw APIError.badRequest("the body holds the key \"\(key.prefix(80))\" twice")
+        }
         return object
+    }
+
+    /// The keys of the outermost object of a JSON text already known to be valid, in order, repeats included.
+    static func topLevelKeys(of bytes: Data) -> [String] {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var keys: [String] = []
+        var depth = 0
+        var expectingKey = false
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            switch bytes[i] {
+            case quote:
+                let start = i
+                i += 1
+                while i < bytes.endIndex, bytes[i] != quote { i += bytes[i] == backslash ? 2 : 1 }
+                if depth == 1, expectingKey, i < bytes.endIndex,
+                    let key = try? JSONDecoder().decode(String.self, from: Data(bytes[start...i]))
+                {
+                    keys.append(key)
+                }
+                expectingKey = false
+            case UInt8(ascii: "{"):
+                depth += 1
+                expectingKey = depth == 1
+            case UInt8(ascii: "["):
+                depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+            case UInt8(ascii: ","):
+                expectingKey = depth == 1
+            default:
+                break
+            }
+            i += 1
+        }
+        return keys
     }
 }
 

@@ -44,6 +44,8 @@ import Testing
                 ("/todo/\(newId())", #"{"title": 5}"#, 400, "title must be a string"),
                 ("/todo/\(newId())", #"{"title": "x""#, 400, "the body is not valid JSON"),
                 ("/todo/\(newId())", #"["title"]"#, 400, "the body must be a JSON object"),
+                ("/todo/\(newId())", #"{"title": "x", "d": {"title": 1}, "title": 1}"#, 400, "the body holds the key \"title\" twice"),
+                ("/todo/\(newId())", #"{"ti\u0074le": "x", "title": "y"}"#, 400, "the body holds the key \"title\" twice"),
                 ("/todo/not-a-uuid", #"{"title": "x"}"#, 400, "todo_id is not a UUID"),
                 ("/todo/\(id)/complete", #"{}"#, 400, "completed_on is blank"),
                 ("/todo/\(id)/complete", #"{"completed_on": "2017-02-30"}"#, 400, "completed_on is invalid"),
@@ -141,6 +143,15 @@ import Testing
             #expect(board.array.compactMap { $0["title"]?.stringValue } == ["Survive", "Done"])
             let again = try await client.send(.post, "/todo/\(id)", json: #"{"title": "Survive"}"#)
             #expect(again.status == 422)
+        }
+    }
+
+    @Test func nestedAndEscapedKeysAreNotMistakenForRepeats() async throws {
+        let harness = try await Harness()
+        try await harness.run { client in
+            let body = #"{"title": "say \"title\", {x: [1,2]}", "description": "{\"title\": 1}", "extra": {"title": [{"title": 2}]}}"#
+            let answer = try await client.send(.post, "/todo/\(newId())", json: body)
+            #expect(answer.status == 201, "\(answer)")
         }
     }
 
