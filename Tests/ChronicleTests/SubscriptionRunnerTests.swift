@@ -1,5 +1,6 @@
 import Chronicle
 import ChronicleTesting
+import Synchronization
 import Foundation
 import Testing
 
@@ -58,6 +59,31 @@ import Testing
         try await append(store, [.incremented(by: 1)])
         #expect(await runner.waitUntilCaughtUp(to: 5, timeout: .milliseconds(300)) == false)
         #expect(projection.state == 3)
+    }
+
+    @Test func aCheckpointThatCannotBeReadIsRetriedNotGivenUp() async throws {
+        final class Flaky: EventConsumer {
+            let name = "flaky"
+            let failures = Atomic<Int>(2)
+            let inner: InMemoryProjection<Int>
+            init(inner: InMemoryProjection<Int>) { self.inner = inner }
+            func checkpoint() async throws -> GlobalPosition {
+                if failures.subtract(1, ordering: .relaxed).oldValue > 0 { throw CodecError.malformed(type: "checkpoint", reason: "database away") }
+                return inner.checkpoint()
+            }
+            func consume(_ events: [RecordedEvent]) async throws { try inner.consume(events) }
+        }
+        let store = InMemoryEventStore()
+        try await append(store, [.incremented(by: 5)])
+        let projection = totals(codec)
+        var configuration = SubscriptionRunner.Configuration()
+        configuration.pollInterval = .milliseconds(20)
+        let runner = SubscriptionRunner(Flaky(inner: projection), kind: .projection, store: store, configuration: configuration)
+        let task = Task { await runner.run() }
+        defer { task.cancel() }
+        #expect(await runner.waitUntilCaughtUp(to: 1, timeout: .seconds(10)))
+        #expect(projection.state == 5)
+        #expect(runner.currentStatus.state == .running)
     }
 
     @Test func pauseStopsTakingEventsAndResumeCatchesUp() async throws {
@@ -124,7 +150,6 @@ import Testing
     }
 }
 
-import Synchronization
 
 final class PositionLog: Sendable {
     private let value = Mutex<[GlobalPosition]>([])

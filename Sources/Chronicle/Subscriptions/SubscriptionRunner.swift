@@ -147,11 +147,17 @@ public final class SubscriptionRunner: Sendable {
     public func run() async {
         defer { setState(.stopped) }
         var checkpoint: GlobalPosition
-        do {
-            checkpoint = try await consumer.checkpoint()
-        } catch {
-            fault(at: .start, error)
-            return
+        while true {
+            do {
+                checkpoint = try await consumer.checkpoint()
+                break
+            } catch {
+                // The database may be away for a moment: say so, and try again.
+                if Task.isCancelled { return }
+                setState(.faulted(position: .start, error: "cannot read the checkpoint: \(error)"))
+                logger.warning("reading the checkpoint failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: configuration.pollInterval)
+            }
         }
         update { $0.checkpoint = checkpoint }
         progress.announce(checkpoint)
