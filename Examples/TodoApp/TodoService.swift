@@ -122,12 +122,10 @@ public final class TodoService: Sendable {
                 readModels[list] = projectionRunner
                 ownerships.append(SubscriptionOwnership(runner: projectionRunner, fence: fence, database: database, logger: logger))
             }
-            let notifierName = TodoCompletedNotifier(store: store, mailSink: sink).name
-            let fence = SubscriptionFence(name: notifierName)
+            let reactor = TodoCompletedNotifier(store: store, mailSink: sink)
+            let fence = SubscriptionFence(name: reactor.name)
             notifier = runner(
-                ReactorConsumer(
-                    TodoCompletedNotifier(store: store, mailSink: sink), checkpoints: PostgresCheckpointStore(database: database, fence: fence)),
-                .reactor, store)
+                ReactorConsumer(reactor, checkpoints: PostgresCheckpointStore(database: database, fence: fence)), .reactor, store)
             ownerships.append(SubscriptionOwnership(runner: notifier, fence: fence, database: database, logger: logger))
         }
         commands = CommandHandler(store: store, codec: TodoEventCodec(), maxAttempts: configuration.maxCommandAttempts)
