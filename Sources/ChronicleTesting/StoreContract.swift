@@ -21,6 +21,8 @@ public enum StoreContract {
         check("writes a batch whole or not at all", batchIsAtomic),
         check("answers a re-sent batch with the original result and writes nothing", resendIsIdempotent),
         check("refuses an event id reused for a different event", refusesReusedIds),
+        check("treats a re-send with other metadata or another schema version as a different event", resendMustMatchWhole),
+        check("answers simultaneous re-sends of one batch alike, writing it once", concurrentResendsWriteOnce),
         check("reads a stream forwards and backwards from a version with a limit", readsStreams),
         check("reads the global log and a category after a position with a limit", readsLogAndCategory),
         check("lists streams with their versions, page by page", listsStreams),
@@ -170,6 +172,54 @@ public enum StoreContract {
         #expect(try await store.headPosition() == 2)
         let stored = try await store.read(s, from: 1, direction: .forwards, limit: 1)
         #expect(stored.first?.data == original.data)
+    }
+
+    /// "The same event" is the whole event: id, type, schema version, data and metadata. A re-send that
+    /// differs in metadata (another causation, another conversation) or schema version is another event
+    /// under a reused id, and is refused rather than silently answered with what was stored.
+    static func resendMustMatchWhole(_ store: any EventStore) async throws {
+        let s = try stream("whole")
+        let original = event("A", 1, metadata: Metadata(causationId: UUID(), correlationId: UUID()))
+        _ = try await store.append([original], to: s, expecting: .noStream)
+        var otherMetadata = original
+        otherMetadata.metadata = Metadata(causationId: UUID(), correlationId: original.metadata.correlationId)
+        await expectError(.eventIdReused(id: original.id, stream: s)) {
+            try await store.append([otherMetadata], to: s, expecting: .noStream)
+        }
+        var otherSchema = original
+        otherSchema.schemaVersion = 2
+        await expectError(.eventIdReused(id: original.id, stream: s)) {
+            try await store.append([otherSchema], to: s, expecting: .noStream)
+        }
+        // The exact event again is still a retry.
+        #expect(try await store.append([original], to: s, expecting: .noStream).wasAlreadyStored)
+        #expect(try await store.headPosition() == 1)
+    }
+
+    /// Clients that time out re-send; several re-sends may arrive at once. Each must get the batch's one
+    /// outcome, never a version conflict with its own twin.
+    static func concurrentResendsWriteOnce(_ store: any EventStore) async throws {
+        let s = try stream("twins")
+        _ = try await store.append([event()], to: try stream("before"), expecting: .noStream)
+        let batch = [event("A", 1), event("B", 2), event("C", 3)]
+        let senders = 8
+        let outcomes = await withTaskGroup(of: Result<AppendResult, any Error>.self) { group in
+            for _ in 0..<senders {
+                group.addTask {
+                    do { return .success(try await store.append(batch, to: s, expecting: .noStream)) } catch { return .failure(error) }
+                }
+            }
+            var all: [Result<AppendResult, any Error>] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        for case .failure(let error) in outcomes { Issue.record("a re-send failed: \(error)") }
+        let results = outcomes.compactMap { try? $0.get() }
+        #expect(results.count == senders)
+        #expect(results.filter { !$0.wasAlreadyStored }.count == 1)
+        #expect(Set(results.map { [$0.firstPosition.rawValue, $0.lastPosition.rawValue, $0.streamVersion] }) == [[2, 4, 3]])
+        #expect(try await store.headPosition() == 4)
+        #expect(try await store.read(s, from: 1, direction: .forwards, limit: 10).map(\.id) == batch.map(\.id))
     }
 
     static func readsStreams(_ store: any EventStore) async throws {

@@ -102,26 +102,7 @@ import Testing
 }
 
 @Suite struct SQLiteProjectionTests {
-    /// Counts events per type in a table of the same file.
-    struct TypeCounts: SQLReadModel {
-        let name = "type_counts"
-        let failOn: String?
-
-        var createStatements: [SQLStatement] {
-            [SQLStatement("CREATE TABLE IF NOT EXISTS type_counts (type TEXT PRIMARY KEY, count INTEGER NOT NULL)")]
-        }
-
-        var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS type_counts")] }
-
-        func statements(for event: RecordedEvent) throws -> [SQLStatement] {
-            if event.type == failOn { throw CodecError.unknownType(event.type) }
-            return [
-                SQLStatement(
-                    "INSERT INTO type_counts VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET count = type_counts.count + 1",
-                    [.text(event.type)])
-            ]
-        }
-    }
+    typealias TypeCounts = CountingReadModel
 
     func counts(_ database: SQLiteDatabase) async throws -> [String: Int] {
         try await database.read { db in
@@ -154,6 +135,50 @@ import Testing
         try await healthy.reset()
         #expect(try await counts(database).isEmpty)
         #expect(try await healthy.checkpoint() == .start)
+    }
+
+    /// Invariant 4, pinned: the checkpoint write itself fails (a trigger refuses it), so a projection
+    /// that wrote its rows in a transaction of their own would keep them.
+    @Test func aFailingCheckpointWriteKeepsNoRows() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.path("p.sqlite"))
+        let store = SQLiteEventStore(database: database)
+        _ = try await store.append([StoreContract.event("A"), StoreContract.event("B")], to: StreamName("thing-1"), expecting: .any)
+        let events = try await store.readAll(after: .start, limit: 10)
+        let projection = try await SQLiteProjection(TypeCounts(failOn: nil), database: database)
+        try await database.write { db in
+            for operation in ["INSERT", "UPDATE"] {
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER refuse_checkpoint_\(operation) BEFORE \(operation) ON checkpoints
+                        WHEN NEW.name = 'type_counts' BEGIN SELECT RAISE(ABORT, 'checkpoint refused'); END
+                        """)
+            }
+        }
+        await #expect(throws: (any Error).self) { try await projection.consume(events) }
+        #expect(try await counts(database).isEmpty)
+        #expect(try await projection.checkpoint() == .start)
+    }
+
+    /// Rebuilding one projection resets its own table and checkpoint, and nobody else's: not another
+    /// projection's, and never a reactor's (whose effects must not repeat).
+    @Test func resettingOneProjectionLeavesEveryOtherCheckpoint() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.path("p.sqlite"))
+        let store = SQLiteEventStore(database: database)
+        _ = try await store.append([StoreContract.event("A"), StoreContract.event("B")], to: StreamName("thing-1"), expecting: .any)
+        let events = try await store.readAll(after: .start, limit: 10)
+        let a = try await SQLiteProjection(CountingReadModel(name: "counts_a"), database: database)
+        let b = try await SQLiteProjection(CountingReadModel(name: "counts_b"), database: database)
+        let checkpoints = SQLiteCheckpointStore(database: database)
+        try await a.consume(events)
+        try await b.consume(events)
+        try await checkpoints.store(2, for: "some_reactor")
+        try await a.reset()
+        #expect(try await a.checkpoint() == .start)
+        #expect(try await b.checkpoint() == 2)
+        #expect(try await checkpoints.checkpoint(for: "some_reactor") == 2)
+        #expect(CountingReadModel.counts(try await database.rows(b.model.query)) == ["A": 1, "B": 1])
     }
 
     @Test func aRunnerStopsAtAPoisonEventWithItsPositionAndResumesAfterAFix() async throws {
