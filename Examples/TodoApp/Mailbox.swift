@@ -64,10 +64,12 @@ public final class FileMailbox: MailSink {
         }
     }
 
-    /// Every mail in the mailbox file, oldest first.
+    /// Every mail in the mailbox file, oldest first. A torn last line (a writer that died or ran out of
+    /// disk mid-line) is not a mail and is left out.
     public static func read(path: String) throws -> [Delivered] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        return try parse(data)
+        guard let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) else { return [] }
+        return try parse(data[data.startIndex...lastNewline])
     }
 
     private static func parse(_ data: Data) throws -> [Delivered] {
@@ -83,10 +85,14 @@ public final class FileMailbox: MailSink {
             // What other processes appended since this one last looked.
             try handle.seek(toOffset: known.offset)
             let fresh = try handle.readToEnd() ?? Data()
-            if let lastNewline = fresh.lastIndex(of: UInt8(ascii: "\n")) {
-                let complete = fresh[fresh.startIndex...lastNewline]
-                for entry in try Self.parse(Data(complete)) { known.delivered[entry.mail.id] = entry.deliveredOn }
-                known.offset += UInt64(complete.count)
+            let complete = fresh.lastIndex(of: UInt8(ascii: "\n")).map { fresh[fresh.startIndex...$0] } ?? Data()
+            for entry in try Self.parse(Data(complete)) { known.delivered[entry.mail.id] = entry.deliveredOn }
+            known.offset += UInt64(complete.count)
+            if complete.count < fresh.count {
+                // Every writer holds the lock for a whole line, so a partial line here is a torn write
+                // (a crash, a full disk): it delivered nothing. Cut it, or the next line would join it.
+                logger.warning("mailbox had a torn last line; removing it", metadata: ["bytes": "\(fresh.count - complete.count)"])
+                try handle.truncate(atOffset: known.offset)
             }
             if let first = known.delivered[mail.id] { return (first, false) }
             let entry = Delivered(mail: mail, deliveredOn: today())
@@ -95,8 +101,14 @@ public final class FileMailbox: MailSink {
             var line = try encoder.encode(entry)
             line.append(UInt8(ascii: "\n"))
             let end = try handle.seekToEnd()
-            try handle.write(contentsOf: line)
-            try handle.synchronize()
+            do {
+                try handle.write(contentsOf: line)
+                try handle.synchronize()
+            } catch {
+                // A whole line or nothing: a failed write (ENOSPC) must not leave part of one behind.
+                try? handle.truncate(atOffset: end)
+                throw error
+            }
             known.delivered[mail.id] = entry.deliveredOn
             known.offset = end + UInt64(line.count)
             return (entry.deliveredOn, true)
