@@ -7,30 +7,49 @@ import PostgresNIO
 public final class PostgresDatabase: Sendable {
     /// The client (it must be running: call ``run()`` in a task, or add the client to a service group).
     public let client: PostgresClient
+    /// Where the server is, `host:port`, for messages (never the password).
+    public let endpoint: String
+    /// How long an operation may wait for the server (a connection, a lock, an answer) before it fails
+    /// as unavailable (default 10 s): a request never hangs while the database is away.
+    public let operationTimeout: Duration
     let logger: Logger
 
     /// A database reached through `client`.
-    public init(client: PostgresClient, logger: Logger = Logger(label: "chronicle.postgres")) {
+    public init(
+        client: PostgresClient, endpoint: String = "PostgreSQL", operationTimeout: Duration = .seconds(10),
+        logger: Logger = Logger(label: "chronicle.postgres")
+    ) {
         self.client = client
+        self.endpoint = endpoint
+        self.operationTimeout = operationTimeout
         self.logger = logger
     }
 
     /// A database at `url` (`postgres://user:password@host:port/database`), without TLS (loopback and
     /// private networks); `searchPath` puts Chronicle's tables in a schema of their own.
-    public convenience init(url: String, searchPath: String? = nil, logger: Logger = Logger(label: "chronicle.postgres")) throws {
+    /// `password`, when given, replaces the URL's (so that it need not appear in a command line).
+    public convenience init(
+        url: String, password: String? = nil, searchPath: String? = nil, operationTimeout: Duration = .seconds(10),
+        logger: Logger = Logger(label: "chronicle.postgres")
+    ) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-            let host = components.host
+            let host = components.host, !host.isEmpty
         else {
-            throw EventStoreError.storage("not a PostgreSQL URL: \(url.prefix(200))")
+            // The URL may hold a password: never repeat it.
+            throw EventStoreError.storage("not a PostgreSQL URL (postgres://user@host:port/database expected)")
         }
+        let port = components.port ?? 5432
         var configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
-            password: components.password, database: components.path.isEmpty ? nil : String(components.path.dropFirst()),
+            host: host, port: port, username: components.user ?? "postgres",
+            password: password ?? components.password, database: components.path.isEmpty ? nil : String(components.path.dropFirst()),
             tls: .disable)
+        configuration.options.connectTimeout = min(operationTimeout, .seconds(10))
         // `?search_path=schema` in the URL works like `searchPath`.
         let schema = searchPath ?? components.queryItems?.first { $0.name == "search_path" }?.value
         if let schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
-        self.init(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+        self.init(
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger), endpoint: "\(host):\(port)",
+            operationTimeout: operationTimeout, logger: logger)
     }
 
     /// For tests: runs `body` with a migrated database in a fresh schema of its own at `url`, and drops
@@ -65,27 +84,52 @@ public final class PostgresDatabase: Sendable {
 
     /// Runs `body` in one transaction, with `lock_timeout` and `statement_timeout` set so that a stuck
     /// writer cannot stall everyone forever. Errors thrown by `body` come out unwrapped.
-    public func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SET LOCAL lock_timeout = '5s'", logger: self.logger)
-                try await connection.query("SET LOCAL statement_timeout = '30s'", logger: self.logger)
-                return try await body(connection)
+    /// A transaction that does not end within ``operationTimeout`` is cancelled and fails as
+    /// ``EventStoreError/unavailable(_:)``.
+    public func withTransaction<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        try await withDeadline {
+            do {
+                return try await self.client.withTransaction(logger: self.logger) { connection in
+                    try await connection.query("SET LOCAL lock_timeout = '5s'", logger: self.logger)
+                    try await connection.query("SET LOCAL statement_timeout = '30s'", logger: self.logger)
+                    return try await body(connection)
+                }
+            } catch let error as PostgresTransactionError {
+                if let inner = error.closureError { throw self.mapped(inner) }
+                if let commit = error.commitError { throw self.mapped(commit) }
+                if let begin = error.beginError { throw self.mapped(begin) }
+                throw EventStoreError.storage(String(reflecting: error))
+            } catch {
+                throw self.mapped(error)
             }
-        } catch let error as PostgresTransactionError {
-            if let inner = error.closureError { throw Self.mapped(inner) }
-            throw EventStoreError.storage(String(reflecting: error))
-        } catch {
-            throw Self.mapped(error)
         }
     }
 
-    /// Runs `body` on a pooled connection outside a transaction.
-    public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withConnection { connection in try await body(connection) }
-        } catch {
-            throw Self.mapped(error)
+    /// Runs `body` on a pooled connection outside a transaction, within ``operationTimeout``.
+    public func withConnection<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        try await withDeadline {
+            do {
+                return try await self.client.withConnection { connection in try await body(connection) }
+            } catch {
+                throw self.mapped(error)
+            }
+        }
+    }
+
+    /// Runs `body`, cancelling it when ``operationTimeout`` passes: the server is away or too slow.
+    func withDeadline<T: Sendable>(_ body: @Sendable @escaping () async throws -> T) async throws -> T {
+        let (timeout, endpoint) = (operationTimeout, self.endpoint)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw EventStoreError.unavailable("PostgreSQL at \(endpoint) did not answer within \(timeout)")
+            }
+            return value
         }
     }
 
@@ -94,13 +138,20 @@ public final class PostgresDatabase: Sendable {
         try await withConnection { connection in _ = try await connection.query(query, logger: self.logger) }
     }
 
-    static func mapped(_ error: any Error) -> any Error {
-        if let error = error as? PSQLError {
-            let code = error.serverInfo?[.sqlState] ?? "connection"
-            let message = error.serverInfo?[.message] ?? String(describing: error.code)
-            return EventStoreError.storage("PostgreSQL \(code): \(message)")
+    /// PostgreSQL's errors as ``EventStoreError``s: a lost or refused connection, a server shutting
+    /// down, a full disk, a lock or statement timeout, a serialization failure may pass (``EventStoreError/unavailable(_:)``);
+    /// anything else is a storage error.
+    func mapped(_ error: any Error) -> any Error {
+        guard let error = error as? PSQLError else { return error }
+        guard let state = error.serverInfo?[.sqlState] else {
+            return EventStoreError.unavailable("PostgreSQL at \(endpoint) cannot be reached (\(error.code))")
         }
-        return error
+        let message = error.serverInfo?[.message] ?? String(describing: error.code)
+        let transientClasses = ["08", "53", "57", "40"]  // connection, resources, operator intervention, rollback
+        if transientClasses.contains(String(state.prefix(2))) || state == "55P03" {
+            return EventStoreError.unavailable("PostgreSQL \(state): \(message)")
+        }
+        return EventStoreError.storage("PostgreSQL \(state): \(message)")
     }
 
     /// Brings the schema up to date. Safe to run from several processes at once: migrations are applied
@@ -115,7 +166,7 @@ public final class PostgresDatabase: Sendable {
         }
         for migration in Self.migrations {
             try await withTransaction { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+                try await connection.takeMigrationLock(logger: self.logger)
                 let applied = try await connection.query(
                     "SELECT version FROM chronicle_migrations WHERE version = \(migration.version)", logger: self.logger)
                 for try await _ in applied { return }
@@ -192,6 +243,23 @@ public final class PostgresDatabase: Sendable {
             ]
         ),
     ]
+}
+
+extension PostgresConnection {
+    /// Runs `query` and reads its answer to the end: an error PostgreSQL sends after the row description
+    /// (a lock timeout while a function such as `pg_advisory_xact_lock` waits) surfaces only while the
+    /// rows are read, and must fail the caller there, not the next statement with "transaction aborted".
+    func execute(_ query: PostgresQuery, logger: Logger) async throws {
+        for try await _ in try await self.query(query, logger: logger) {}
+    }
+
+    /// Takes the lock under which schema changes run one at a time, for the schema in use (its own
+    /// search path), until the transaction ends.
+    func takeMigrationLock(logger: Logger) async throws {
+        try await execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('chronicle-schema:' || current_schema(), \(PostgresDatabase.migrationLock)))",
+            logger: logger)
+    }
 }
 
 extension PostgresQuery {

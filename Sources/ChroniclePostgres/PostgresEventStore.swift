@@ -78,7 +78,7 @@ public final class PostgresEventStore: EventStore {
                 """, logger: logger)
             try await connection.query("UPDATE chronicle_head SET position = \(last) WHERE id = 1", logger: logger)
             // Delivered at COMMIT; only a wake-up hint.
-            try await connection.query("SELECT pg_notify(\(Self.channel), \(String(last)))", logger: logger)
+            try await connection.execute("SELECT pg_notify(\(Self.channel), \(String(last)))", logger: logger)
             return AppendResult(
                 streamVersion: newVersion, firstPosition: GlobalPosition(rawValue: head + 1),
                 lastPosition: GlobalPosition(rawValue: last), wasAlreadyStored: false)

@@ -64,7 +64,7 @@ public final class PostgresProjection<Model: SQLReadModel>: Projection {
         self.fence = fence
         try await database.withTransaction { connection in
             // Creating tables concurrently from several processes needs one at a time.
-            try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresDatabase.migrationLock))", logger: database.logger)
+            try await connection.takeMigrationLock(logger: database.logger)
             try await connection.run(model.createStatements, logger: database.logger)
         }
     }
@@ -104,7 +104,7 @@ public final class PostgresProjection<Model: SQLReadModel>: Projection {
 extension PostgresConnection {
     /// Runs statements in order, `?` placeholders bound as `$1, $2, …`.
     func run(_ statements: [SQLStatement], logger: Logger) async throws {
-        for statement in statements { try await query(statement.postgresQuery, logger: logger) }
+        for statement in statements { try await execute(try statement.checkedForEveryBackend().postgresQuery, logger: logger) }
     }
 }
 

@@ -60,7 +60,20 @@ public final class SQLiteDatabase: Sendable {
                 return result
             }
         } catch let error as DatabaseError {
-            throw EventStoreError.storage(error.description)
+            throw Self.mapped(error)
+        }
+    }
+
+    /// A full disk, an I/O error or a lock held too long passes: the caller may retry. Anything else
+    /// (a constraint, corruption, a bad statement) is a storage error.
+    static func mapped(_ error: DatabaseError) -> EventStoreError {
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            .unavailable("the disk holding the database is full; free space and retry")
+        case .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN, .SQLITE_NOMEM:
+            .unavailable("the database cannot be written now (\(error.resultCode)); retry")
+        default:
+            .storage(error.description)
         }
     }
 
@@ -69,7 +82,7 @@ public final class SQLiteDatabase: Sendable {
         do {
             return try await pool.read(body)
         } catch let error as DatabaseError {
-            throw EventStoreError.storage(error.description)
+            throw Self.mapped(error)
         }
     }
 

@@ -66,6 +66,7 @@ extension Database {
     /// Runs statements in order.
     func run(_ statements: [SQLStatement]) throws {
         for statement in statements {
+            let statement = try statement.checkedForEveryBackend()
             try execute(sql: statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
         }
     }

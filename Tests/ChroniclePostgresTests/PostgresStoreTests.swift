@@ -1,5 +1,5 @@
 import Chronicle
-import ChroniclePostgres
+@testable import ChroniclePostgres
 import ChronicleTesting
 import Foundation
 import Logging
@@ -105,4 +105,102 @@ final class Results: @unchecked Sendable {
     // @unchecked: each property is written by one task and read after both finished.
     var slow: AppendResult?
     var fast: AppendResult?
+}
+
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, "set DATABASE_URL (scripts/test starts a throwaway PostgreSQL)"))
+struct PostgresProjectionTests {
+    static func counts(_ database: PostgresDatabase, _ model: CountingReadModel = CountingReadModel()) async throws -> [String: Int64] {
+        CountingReadModel.counts(try await database.rows(model.query))
+    }
+
+    static func twoEvents(_ store: PostgresEventStore) async throws -> [RecordedEvent] {
+        _ = try await store.append([StoreContract.event("A"), StoreContract.event("B")], to: StreamName("thing-1"), expecting: .any)
+        return try await store.readAll(after: .start, limit: 10)
+    }
+
+    /// Invariant 4, pinned without a kill: the checkpoint write fails (a trigger refuses it), so rows
+    /// written in a transaction of their own would stay.
+    @Test func aFailingCheckpointWriteKeepsNoRows() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            let events = try await Self.twoEvents(PostgresEventStore(database: database))
+            let projection = try await PostgresProjection(CountingReadModel(), database: database)
+            try await database.execute(
+                """
+                CREATE FUNCTION refuse_checkpoint() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.name = 'type_counts' THEN RAISE EXCEPTION 'checkpoint refused'; END IF; RETURN NEW; END $$
+                """)
+            try await database.execute(
+                "CREATE TRIGGER refuse_checkpoint BEFORE INSERT OR UPDATE ON checkpoints FOR EACH ROW EXECUTE FUNCTION refuse_checkpoint()")
+            await #expect(throws: (any Error).self) { try await projection.consume(events) }
+            #expect(try await Self.counts(database).isEmpty)
+            #expect(try await projection.checkpoint() == .start)
+        }
+    }
+
+    /// Invariant: a worker whose ownership epoch was superseded writes nothing, neither rows nor
+    /// checkpoint, and learns why (`OwnershipLost`).
+    @Test func aSupersededOwnerCanWriteNeitherRowsNorCheckpoint() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            let events = try await Self.twoEvents(PostgresEventStore(database: database))
+            let fence = SubscriptionFence(name: "type_counts")
+            let projection = try await PostgresProjection(CountingReadModel(), database: database, fence: fence)
+            let checkpoints = PostgresCheckpointStore(database: database, fence: fence)
+            try await database.execute(
+                "INSERT INTO subscription_owners (name, epoch, owner, acquired_at) VALUES ('type_counts', 2, 'the-new-owner', now())")
+            fence.hold(1)  // this worker took ownership at epoch 1; another has taken it since.
+            await #expect(throws: OwnershipLost.self) { try await projection.consume(events) }
+            await #expect(throws: OwnershipLost.self) { try await checkpoints.store(2, for: "type_counts") }
+            await #expect(throws: OwnershipLost.self) { try await projection.reset() }
+            #expect(try await Self.counts(database).isEmpty)
+            #expect(try await projection.checkpoint() == .start)
+            // The current owner writes.
+            fence.hold(2)
+            try await projection.consume(events)
+            #expect(try await Self.counts(database) == ["A": 1, "B": 1])
+            #expect(try await projection.checkpoint() == 2)
+        }
+    }
+
+    /// Rebuilding one projection resets its own table and checkpoint, and nobody else's.
+    @Test func resettingOneProjectionLeavesEveryOtherCheckpoint() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            let events = try await Self.twoEvents(PostgresEventStore(database: database))
+            let (modelA, modelB) = (CountingReadModel(name: "counts_a"), CountingReadModel(name: "counts_b"))
+            let a = try await PostgresProjection(modelA, database: database)
+            let b = try await PostgresProjection(modelB, database: database)
+            let checkpoints = PostgresCheckpointStore(database: database)
+            try await a.consume(events)
+            try await b.consume(events)
+            try await checkpoints.store(2, for: "some_reactor")
+            try await a.reset()
+            #expect(try await a.checkpoint() == .start)
+            #expect(try await b.checkpoint() == 2)
+            #expect(try await checkpoints.checkpoint(for: "some_reactor") == 2)
+            #expect(try await Self.counts(database, modelB) == ["A": 1, "B": 1])
+        }
+    }
+}
+
+/// A database that is away fails an operation within its deadline, as unavailable, naming host and
+/// port and never the password — a command does not hang for ever.
+@Suite struct PostgresUnreachableTests {
+    @Test(.timeLimit(.minutes(1)))
+    func anOperationOnAnUnreachableServerFailsWithinItsDeadline() async throws {
+        let database = try PostgresDatabase(url: "postgres://chronicle:hunter2@127.0.0.1:1/nowhere", operationTimeout: .seconds(2))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
+            defer { group.cancelAll() }
+            let store = PostgresEventStore(database: database)
+            let started = ContinuousClock.now
+            do {
+                _ = try await store.append([StoreContract.event()], to: StreamName("thing-1"), expecting: .any)
+                Issue.record("an append to an unreachable server succeeded")
+            } catch let error as EventStoreError {
+                #expect(error.isTransient, "\(error)")
+                #expect(error.description.contains("127.0.0.1:1"), "\(error)")
+                #expect(!error.description.contains("hunter2"))
+            }
+            #expect(started.duration(to: .now) < .seconds(20))
+        }
+    }
 }

@@ -39,6 +39,40 @@ import Testing
         #expect(runner.currentStatus.state == .running)
     }
 
+    /// A consumer whose storage is away (a full disk) for its first `failures` attempts.
+    final class FlakyStorage: EventConsumer {
+        let name = "flaky_storage"
+        let failures: Int
+        let attempts = Mutex(0)
+        let checkpointed = Mutex(GlobalPosition.start)
+        init(failures: Int) { self.failures = failures }
+        func checkpoint() async throws -> GlobalPosition { checkpointed.withLock { $0 } }
+        func consume(_ events: [RecordedEvent]) async throws {
+            let attempt = attempts.withLock { n in
+                n += 1
+                return n
+            }
+            if attempt <= failures { throw EventStoreError.unavailable("the disk is full") }
+            if let last = events.last { checkpointed.withLock { $0 = last.position } }
+        }
+    }
+
+    /// A batch that fails for a passing reason is retried on its own, with backoff, until it goes
+    /// through: no operator has to press resume after a full disk was cleared.
+    @Test func aPassingStorageFailureIsRetriedWithoutAnOperator() async throws {
+        let store = InMemoryEventStore()
+        try await append(store, [.incremented(by: 1), .incremented(by: 2)])
+        let consumer = FlakyStorage(failures: 3)
+        var configuration = SubscriptionRunner.Configuration()
+        configuration.firstRetryDelay = .milliseconds(10)
+        let runner = SubscriptionRunner(consumer, kind: .projection, store: store, configuration: configuration)
+        let task = Task { await runner.run() }
+        defer { task.cancel() }
+        #expect(await runner.waitUntilCaughtUp(to: 2, timeout: .seconds(10)))
+        #expect(consumer.attempts.withLock { $0 } == 4)
+        #expect(runner.currentStatus.state == .running)
+    }
+
     @Test func anUnknownEventTypeStopsTheSubscriptionAtItsPosition() async throws {
         let store = InMemoryEventStore()
         try await append(store, [.incremented(by: 1), .incremented(by: 2)])

@@ -16,6 +16,14 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
     case invalidRead(String)
     /// The storage underneath failed (I/O, corruption, a schema the store does not know).
     case storage(String)
+    /// The storage cannot take the operation now but may later: the disk is full, the database is
+    /// unreachable or did not answer in time. Nothing was written; the same call may be retried.
+    case unavailable(String)
+
+    /// Whether retrying the same operation later may succeed (``unavailable(_:)``).
+    public var isTransient: Bool {
+        if case .unavailable = self { true } else { false }
+    }
 
     public var description: String {
         switch self {
@@ -33,6 +41,8 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
             "Invalid read: \(why)"
         case let .storage(why):
             "Storage error: \(why)"
+        case let .unavailable(why):
+            "Storage unavailable: \(why)"
         }
     }
 }

@@ -38,6 +38,31 @@ public struct SQLStatement: Hashable, Sendable {
     }
 }
 
+extension SQLStatement {
+    /// Refuses, loudly, a value that some backend cannot keep exactly: text holding U+0000 (PostgreSQL's
+    /// text cannot hold it; SQLite would cut the value there). Every backend's projection checks this
+    /// before it runs a statement, so a read model never silently alters a value — the edge should have
+    /// refused it earlier with a 400 (invariant 9).
+    public func checkedForEveryBackend() throws(SQLValueError) -> SQLStatement {
+        for (index, argument) in arguments.enumerated() {
+            if case .text(let text) = argument, text.utf8.contains(0) { throw .nulCharacter(argument: index + 1) }
+        }
+        return self
+    }
+}
+
+/// A value a read model cannot store on every backend.
+public enum SQLValueError: Error, Equatable, CustomStringConvertible {
+    /// A text argument (1-based) holds U+0000.
+    case nulCharacter(argument: Int)
+
+    public var description: String {
+        switch self {
+        case .nulCharacter(let n): "argument \(n) holds a NUL character (U+0000), which not every backend can store"
+        }
+    }
+}
+
 /// One row of a query: column name to value.
 public typealias SQLRow = [String: SQLValue]
 

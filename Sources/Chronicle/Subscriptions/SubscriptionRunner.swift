@@ -49,6 +49,11 @@ public final class SubscriptionRunner: Sendable {
         /// How often the log is read again when no in-process signal arrives (default 250 ms), e.g.
         /// for commits made by another process.
         public var pollInterval: Duration = .milliseconds(250)
+        /// The first wait before retrying a batch that failed for a passing reason (a full disk, a lost
+        /// database connection); it doubles up to ``maxRetryDelay``.
+        public var firstRetryDelay: Duration = .milliseconds(250)
+        /// The longest wait between retries of a passing failure (default 10 s).
+        public var maxRetryDelay: Duration = .seconds(10)
         /// Makes the default configuration.
         public init() {}
     }
@@ -162,6 +167,7 @@ public final class SubscriptionRunner: Sendable {
         update { $0.checkpoint = checkpoint }
         progress.announce(checkpoint)
         var faulted = false
+        var retryDelay = configuration.firstRetryDelay
         while !Task.isCancelled {
             let (paused, rebuild, retry) = control.withLock { c in
                 defer { c.rebuildRequested = false; c.retryRequested = false }
@@ -197,29 +203,48 @@ public final class SubscriptionRunner: Sendable {
                 continue
             }
             if batch.isEmpty { continue }
-            if let reached = await consume(batch, after: checkpoint) {
+            switch await consume(batch, after: checkpoint) {
+            case .reached(let reached):
                 checkpoint = reached
-            } else if Task.isCancelled {
-                break
-            } else {
+                retryDelay = configuration.firstRetryDelay
+            case .failed where Task.isCancelled:
+                return
+            case .failed(let position, let error) where TransientFailure.isTransient(error):
+                // Storage that cannot take the write now (disk full, connection lost) is no poison event:
+                // say so, wait, and try the same events again, without an operator.
+                setState(.faulted(position: position, error: "retrying in \(retryDelay): \(error)"))
+                faultCounter.increment()
+                logger.warning(
+                    "a batch failed for a passing reason; retrying", metadata: ["position": "\(position)", "error": "\(error)", "delay": "\(retryDelay)"])
+                await waitForControl(timeout: retryDelay)
+                retryDelay = min(retryDelay * 2, configuration.maxRetryDelay)
+                checkpoint = (try? await consumer.checkpoint()) ?? checkpoint
+            case .failed(let position, let error):
+                fault(at: position, error)
                 faulted = true
                 checkpoint = (try? await consumer.checkpoint()) ?? checkpoint
             }
         }
     }
 
-    /// Hands a batch over; on failure, one event at a time to find the poison event.
-    /// - Returns: the new checkpoint, or nil when the consumer faulted.
-    private func consume(_ batch: [RecordedEvent], after checkpoint: GlobalPosition) async -> GlobalPosition? {
+    /// What handing a batch over came to.
+    private enum Consumed {
+        /// Every event was taken in, up to this position.
+        case reached(GlobalPosition)
+        /// The event at `position` failed with `error` (events before it may have been taken in).
+        case failed(position: GlobalPosition, error: any Error)
+    }
+
+    /// Hands a batch over; on failure, one event at a time to find the failing event.
+    private func consume(_ batch: [RecordedEvent], after checkpoint: GlobalPosition) async -> Consumed {
         do {
             try await consumer.consume(batch)
             advance(to: batch[batch.count - 1].position, count: batch.count)
-            return batch[batch.count - 1].position
+            return .reached(batch[batch.count - 1].position)
         } catch {
-            if Task.isCancelled { return nil }
-            guard batch.count > 1 else {
-                fault(at: batch[0].position, error)
-                return nil
+            // One event, or storage that failed for a passing reason: no poison event to look for.
+            if Task.isCancelled || batch.count == 1 || TransientFailure.isTransient(error) {
+                return .failed(position: batch[0].position, error: error)
             }
         }
         for event in batch {
@@ -227,11 +252,10 @@ public final class SubscriptionRunner: Sendable {
                 try await consumer.consume([event])
                 advance(to: event.position, count: 1)
             } catch {
-                if !Task.isCancelled { fault(at: event.position, error) }
-                return nil
+                return .failed(position: event.position, error: error)
             }
         }
-        return batch[batch.count - 1].position
+        return .reached(batch[batch.count - 1].position)
     }
 
     private func advance(to position: GlobalPosition, count: Int) {
@@ -278,5 +302,21 @@ public enum SubscriptionControlError: Error, Equatable, CustomStringConvertible 
         switch self {
         case .notAProjection(let name): "\(name) is not a projection: only projections can be rebuilt"
         }
+    }
+}
+
+/// Tells failures that may pass (retry later) from failures that will not (stop loudly).
+public enum TransientFailure {
+    /// Whether `error` may pass on its own: storage unavailable (``EventStoreError/unavailable(_:)``), or a
+    /// file write that failed for lack of space or an I/O error.
+    public static func isTransient(_ error: any Error) -> Bool {
+        if let error = error as? EventStoreError { return error.isTransient }
+        let error = error as NSError
+        if error.domain == NSPOSIXErrorDomain { return [ENOSPC, EDQUOT, EIO, EAGAIN].contains(Int32(error.code)) }
+        if error.domain == NSCocoaErrorDomain {
+            if error.code == CocoaError.fileWriteOutOfSpace.rawValue { return true }
+            if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError { return isTransient(underlying) }
+        }
+        return false
     }
 }
