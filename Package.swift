@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChronicleTests",
-            dependencies: ["Chronicle", "ChronicleTesting"],
+            dependencies: ["Chronicle", "ChronicleTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

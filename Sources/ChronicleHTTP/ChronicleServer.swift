@@ -1,5 +1,6 @@
 import Chronicle
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Prometheus
@@ -22,18 +23,43 @@ public enum ChronicleServer {
         /// The registry behind `GET /metrics` (Prometheus text format); nil: no such route. The caller
         /// bootstraps swift-metrics with a `PrometheusMetricsFactory` on the same registry.
         public var metrics: PrometheusCollectorRegistry?
+        /// The admin credential and the host names the server answers for (default: none, loopback names).
+        public var access = AccessPolicy()
+        /// How many `/events/live` streams may be open at once (default 64); more get 503.
+        public var maxLiveStreams = 64
         /// Makes the default configuration.
         public init() {}
+
+        /// Refuses a configuration that would expose the administrative side: listening on anything but
+        /// loopback needs an admin credential.
+        public func validate() throws(ConfigurationError) {
+            if !AccessPolicy.isLoopback(host), access.adminToken?.isEmpty ?? true {
+                throw ConfigurationError(
+                    "listening on \(host) (not loopback) needs an admin credential: set CHRONICLE_ADMIN_TOKEN or pass --admin-token-file FILE")
+            }
+        }
+    }
+
+    /// A configuration the server refuses to start with.
+    public struct ConfigurationError: Error, CustomStringConvertible {
+        /// What is wrong and what to do.
+        public let description: String
+        init(_ description: String) { self.description = description }
     }
 
     /// The router with every route and middleware.
     public static func router(
         service: TodoService, monitor: SubscriptionMonitor, configuration: Configuration, logger: Logger
     ) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+        // Every GET route answers HEAD too.
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        // Outermost first: metrics and security headers see the final answer, errors included.
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         router.add(middleware: LogRequestsMiddleware(.debug))
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestHeadMiddleware())
+        router.add(middleware: AccessMiddleware(policy: configuration.access))
         router.add(middleware: JSONCommandsOnlyMiddleware())
         if let publicFolder = configuration.publicFolder ?? Bundle.module.resourceURL?.appendingPathComponent("Public").path {
             router.add(middleware: FileMiddleware(publicFolder, searchForIndexHtml: true, logger: logger))
@@ -48,9 +74,31 @@ public enum ChronicleServer {
         }
         TodoRoutes(service: service).register(on: router)
         EventRoutes(store: service.store).register(on: router)
-        LiveEvents(store: service.store).register(on: router)
+        LiveEvents(store: service.store, streams: LiveStreamLimit(maximum: configuration.maxLiveStreams)).register(on: router)
         AdminRoutes(monitor: monitor, store: service.store, checkpoints: service.checkpoints).register(on: router)
+        for (path, allowed) in routeMethods { refuseOtherMethods(on: router, path: path, allowed: allowed) }
         return router
+    }
+
+    /// Every route and the methods it takes: any other method on the same path is a 405 naming them.
+    static let routeMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
+        ("/todo/:id", [.post, .put]), ("/todo/:id/complete", [.post]), ("/todo/:id/abandon", [.post]),
+        ("/todo/:id/moveup", [.put]), ("/todo/:id/reopen", [.post]), ("/todo/:id/clear", [.post]),
+        ("/todos/:list", [.get]), ("/streams", [.get]), ("/streams/:name", [.get]), ("/log", [.get]),
+        ("/events/live", [.get]), ("/events/:id", [.get]), ("/health", [.get]), ("/metrics", [.get]),
+        ("/admin/api/subscriptions", [.get]), ("/admin/api/subscriptions/:name/:action", [.post]),
+        ("/admin/api/history", [.get]),
+    ]
+
+    static func refuseOtherMethods(on router: Router<BasicRequestContext>, path: String, allowed: [HTTPRequest.Method]) {
+        let allow = (allowed + (allowed.contains(.get) ? [.head] : [])).map(\.rawValue).joined(separator: ", ")
+        for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .options] where !allowed.contains(method) {
+            router.on(RouterPath(path), method: method) { request, _ in
+                var response = JSONBody.error(.methodNotAllowed, "\(request.method) is not allowed here; use \(allow)")
+                response.headers[.allow] = allow
+                return response
+            }
+        }
     }
 
     /// The application: the HTTP server and, when configured, the subscriptions as a service beside it.
@@ -61,6 +109,7 @@ public enum ChronicleServer {
         let monitor = SubscriptionMonitor(runners: service.runners, store: service.store, checkpoints: service.checkpoints)
         var app = Application(
             router: router(service: service, monitor: monitor, configuration: configuration, logger: logger),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(HTTPLimits.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Chronicle"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

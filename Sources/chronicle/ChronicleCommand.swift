@@ -25,8 +25,11 @@ struct StorageOptions: ParsableArguments {
     @Option(help: "The SQLite file holding events, checkpoints and read models (created if missing).")
     var database = "chronicle.sqlite"
 
-    @Option(help: "Use PostgreSQL at this URL (postgres://user:password@host:port/database) instead of SQLite.")
+    @Option(help: "Use PostgreSQL at this URL (postgres://user@host:port/database) instead of SQLite. A password in it shows in `ps`: prefer --postgres-password-file.")
     var postgres: String?
+
+    @Option(help: "Read the PostgreSQL password from this file (its first line), instead of from the URL.")
+    var postgresPasswordFile: String?
 
     @Option(help: "The mailbox file the notifier writes to (default: beside the SQLite file; chronicle.mailbox on PostgreSQL).")
     var mailbox: String?
@@ -37,16 +40,41 @@ struct StorageOptions: ParsableArguments {
     func bootstrapLogging() {
         let level = logLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            // One entry, one line: user input in a message or metadata cannot forge another line.
+            var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }
     }
 
-    /// The PostgreSQL database named by `--postgres`, or by `DATABASE_URL` when `environment` allows it.
+    /// The PostgreSQL database named by `--postgres`, or by `DATABASE_URL` when `environment` allows it,
+    /// with the password from `--postgres-password-file` when given.
     func postgresDatabase(fromEnvironment environment: Bool) throws -> PostgresDatabase? {
-        let url = postgres ?? (environment ? ProcessInfo.processInfo.environment["DATABASE_URL"] : nil)
-        return try url.map { try PostgresDatabase(url: $0) }
+        guard let url = postgres ?? (environment ? ProcessInfo.processInfo.environment["DATABASE_URL"] : nil) else {
+            return nil
+        }
+        var password: String?
+        if let file = postgresPasswordFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("cannot read the password file \(file) (--postgres-password-file)")
+            }
+            password = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        }
+        do {
+            return try PostgresDatabase(url: url, password: password)
+        } catch {
+            throw ValidationError("\(error) (--postgres or DATABASE_URL)")
+        }
+    }
+
+    /// Migrates `database` (its client running), or fails within its operation timeout naming host and port: a mistyped
+    /// URL or a server that is down is an error at once, not a silent retry loop.
+    static func connect(_ database: PostgresDatabase) async throws {
+        do {
+            try await database.migrate()
+        } catch {
+            throw ValidationError("cannot use PostgreSQL at \(database.endpoint): \(error)")
+        }
     }
 
     /// Runs `body` with the Todo service on the chosen storage (and the PostgreSQL client running).
@@ -59,7 +87,7 @@ struct StorageOptions: ParsableArguments {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.run() }
             defer { group.cancelAll() }
-            try await database.migrate()
+            try await Self.connect(database)
             var configuration = TodoService.Configuration(backend: .postgres(database))
             configuration.mailboxPath = mailbox
             try await body(try await TodoService(configuration: configuration))
@@ -85,26 +113,49 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Serve the pages from this folder instead of the bundled copy (for working on them).")
     var publicDir: String?
 
+    @Flag(help: "Use PostgreSQL at DATABASE_URL (without this flag or --postgres, serve stays on the SQLite file even when DATABASE_URL is set).")
+    var postgresFromEnvironment = false
+
+    @Option(help: "Read the admin credential from this file (first line); CHRONICLE_ADMIN_TOKEN works too. Required to listen on anything but loopback; with it, /admin and the admin API answer 401 without it (HTTP basic, any user name, or Authorization: Bearer).")
+    var adminTokenFile: String?
+
+    @Option(help: "A host name requests may name in their Host header besides localhost and IP addresses (repeatable).")
+    var allowedHost: [String] = []
+
     func run() async throws {
         storage.bootstrapLogging()
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "chronicle")
-        // SQLite unless --postgres is given: a DATABASE_URL in the environment does not switch `serve`.
-        let postgres = try storage.postgresDatabase(fromEnvironment: false)
+        var server = ChronicleServer.Configuration()
+        server.host = host
+        server.port = port
+        server.runsSubscriptions = !noWorkers
+        server.publicFolder = publicDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        server.metrics = registry
+        server.access = AccessPolicy(adminToken: try adminToken(), allowedHosts: Set(allowedHost.map { $0.lowercased() }))
+        do { try server.validate() } catch { throw ValidationError(error.description) }
+        // SQLite unless --postgres or --postgres-from-environment is given: a DATABASE_URL in the
+        // environment alone does not switch `serve`.
+        let postgres = try storage.postgresDatabase(fromEnvironment: postgresFromEnvironment)
         try await storage.withService(postgres: postgres) { service in
-            var server = ChronicleServer.Configuration()
-            server.host = host
-            server.port = port
-            server.runsSubscriptions = !noWorkers
-            server.publicFolder = publicDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            server.metrics = registry
-            let where_ = storage.postgres == nil ? storage.database : "PostgreSQL"
+            let where_ = postgres.map { "PostgreSQL at \($0.endpoint)" } ?? storage.database
             let app = ChronicleServer.application(service: service, configuration: server) { [host] port in
                 logger.notice("Chronicle is serving", metadata: ["url": "http://\(host):\(port)", "database": "\(where_)"])
             }
             try await app.runService()
         }
+    }
+
+    /// The admin credential: `--admin-token-file`, else `CHRONICLE_ADMIN_TOKEN`, else none.
+    func adminToken() throws -> String? {
+        if let file = adminTokenFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                let token = text.split(whereSeparator: \.isNewline).first.map(String.init), !token.isEmpty
+            else { throw ValidationError("cannot read an admin credential from \(file) (--admin-token-file)") }
+            return token
+        }
+        return ProcessInfo.processInfo.environment["CHRONICLE_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
@@ -143,7 +194,7 @@ struct Migrate: AsyncParsableCommand {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await postgres.run() }
                 defer { group.cancelAll() }
-                try await postgres.migrate()
+                try await StorageOptions.connect(postgres)
                 print("PostgreSQL schema at migrations \(try await postgres.appliedMigrations().map(String.init).joined(separator: ", "))")
             }
         } else {

@@ -2,6 +2,9 @@ import Chronicle
 import ChronicleHTTP
 import ChronicleTesting
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
@@ -28,11 +31,15 @@ struct Harness {
     }
 
     /// Runs `body` against the live server.
-    func run<T: Sendable>(workers: Bool = true, _ body: @Sendable (Client) async throws -> T) async throws -> T {
+    func run<T: Sendable>(
+        workers: Bool = true, configure: (inout ChronicleServer.Configuration) -> Void = { _ in },
+        _ body: @Sendable (Client) async throws -> T
+    ) async throws -> T {
         var server = ChronicleServer.Configuration()
         server.port = 0
         server.runsSubscriptions = workers
         server.metrics = metrics
+        configure(&server)
         let app = ChronicleServer.application(service: service, configuration: server)
         return try await app.test(.live) { client in try await body(Client(client: client)) }
     }
@@ -46,15 +53,19 @@ struct Harness {
         /// Sends `body` (raw bytes) and answers the status and the body parsed as JSON (or a string).
         @discardableResult
         func send(
-            _ method: HTTPRequest.Method, _ uri: String, bytes: [UInt8]? = nil, contentType: String = "application/json"
+            _ method: HTTPRequest.Method, _ uri: String, bytes: [UInt8]? = nil, contentType: String = "application/json",
+            headers extra: HTTPFields = [:]
         ) async throws -> Answer {
-            try await client.execute(
-                uri: uri, method: method, headers: [.contentType: contentType],
+            var headers: HTTPFields = [.contentType: contentType]
+            headers.append(contentsOf: extra)
+            return try await client.execute(
+                uri: uri, method: method, headers: headers,
                 body: bytes.map { ByteBuffer(bytes: $0) }
             ) { response in
                 let data = Data(buffer: response.body)
                 let json = try? JSONDecoder().decode(JSONValue.self, from: data)
-                return Answer(status: response.status.code, json: json, text: String(decoding: data, as: UTF8.self))
+                return Answer(
+                    status: response.status.code, json: json, text: String(decoding: data, as: UTF8.self), headers: response.headers)
             }
         }
 
@@ -84,6 +95,7 @@ struct Harness {
         let status: Int
         let json: JSONValue?
         let text: String
+        var headers: HTTPFields = [:]
 
         var error: String? {
             if case .object(let o)? = json, case .string(let e)? = o["error"] { e } else { nil }
@@ -112,3 +124,72 @@ extension JSONValue {
 }
 
 func newId() -> String { UUID().uuidString.lowercased() }
+
+/// Raw bytes over one TCP connection to 127.0.0.1, for what an HTTP client library would not send
+/// (a lying Content-Length, a malformed chunk, a half-sent body).
+enum RawHTTP {
+    /// Sends `request`, then reads until the server closes or `timeout` passes; answers what was read.
+    /// The socket work blocks, so it runs on a thread of its own, never on the concurrency pool (two
+    /// threads on this machine) that the server under test needs.
+    static func exchange(port: Int, _ request: [UInt8], timeout: Duration = .seconds(5)) async throws -> String {
+        try await onThread { try blockingExchange(port: port, request, timeout: timeout) }
+    }
+
+    static func blockingExchange(port: Int, _ request: [UInt8], timeout: Duration) throws -> String {
+        let connection = try Connection(port: port)
+        connection.send(request)
+        return connection.read(until: { _ in false }, timeout: timeout)
+    }
+
+    /// Runs blocking socket work on a thread of its own.
+    static func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    /// One TCP connection to 127.0.0.1 (blocking calls: use it inside ``onThread(_:)``).
+    final class Connection {
+        let fd: Int32
+
+        init(port: Int) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw POSIXError(.EIO) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else {
+                close(fd)
+                throw POSIXError(.ECONNREFUSED)
+            }
+            var wait = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(fd) }
+
+        func send(_ bytes: [UInt8]) {
+            _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+
+        /// Reads until `done` holds for what arrived, the server closes, or `timeout` passes.
+        func read(until done: (String) -> Bool, timeout: Duration) -> String {
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let deadline = ContinuousClock.now.advanced(by: timeout)
+            while ContinuousClock.now < deadline {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n == 0 { break }
+                if n > 0 {
+                    received += buffer[0..<n]
+                    if done(String(decoding: received, as: UTF8.self)) { break }
+                }
+            }
+            return String(decoding: received, as: UTF8.self)
+        }
+    }
+}

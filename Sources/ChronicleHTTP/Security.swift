@@ -1,0 +1,134 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Who may reach the server and its administrative side.
+public struct AccessPolicy: Sendable {
+    /// The credential `/admin` and every administrative action require (HTTP basic with any user name
+    /// and this password, or `Authorization: Bearer <token>`); nil: none required. A server that listens
+    /// on anything but loopback must have one (``ChronicleServer/Configuration/validate()``).
+    public var adminToken: String?
+    /// Host names (besides `localhost` and IP literals, which are always accepted) that requests may name
+    /// in their `Host` header. A page on another name that resolves to this server (DNS rebinding) is refused.
+    public var allowedHosts: Set<String> = []
+
+    /// Makes a policy: no admin credential, loopback names only.
+    public init(adminToken: String? = nil, allowedHosts: Set<String> = []) {
+        self.adminToken = adminToken
+        self.allowedHosts = allowedHosts
+    }
+
+    /// Whether a `Host` header value names this server: `localhost`, an IP literal or an allowed name.
+    func accepts(host value: String) -> Bool {
+        var name = value.lowercased()
+        if name.hasPrefix("[") {  // [::1]:8080
+            guard let close = name.firstIndex(of: "]") else { return false }
+            return IPv6Literal.isValid(String(name[name.index(after: name.startIndex)..<close]))
+        }
+        if let colon = name.lastIndex(of: ":") {
+            guard name[name.index(after: colon)...].allSatisfy(\.isNumber) else { return false }
+            name = String(name[..<colon])
+        }
+        if name.hasSuffix(".") { name.removeLast() }
+        if name == "localhost" || allowedHosts.contains(name) { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// Whether `request` carries the admin credential.
+    func isAuthorized(_ request: Request) -> Bool {
+        guard let token = adminToken else { return true }
+        guard let header = request.headers[.authorization] else { return false }
+        if header.hasPrefix("Bearer ") { return Self.equalInConstantTime(String(header.dropFirst(7)), token) }
+        if header.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(header.dropFirst(6))),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        {
+            return Self.equalInConstantTime(String(text[text.index(after: colon)...]), token)
+        }
+        return false
+    }
+
+    /// Compares without stopping at the first difference, so timing tells nothing of the token.
+    static func equalInConstantTime(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) {
+            difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return difference == 0
+    }
+
+    /// Whether `host` (an address to listen on) is reachable only from this machine.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+enum IPv6Literal {
+    static func isValid(_ text: String) -> Bool {
+        !text.isEmpty && text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+    }
+}
+
+/// Refuses a request whose `Host` names another site (DNS rebinding) with 421, and every administrative
+/// request without the admin credential with 401.
+struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
+    let policy: AccessPolicy
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        // HTTP/1.1's Host header arrives as the request's authority.
+        if let host = request.head.authority, !policy.accepts(host: host) {
+            throw APIError(.misdirectedRequest, "this server does not answer for the host \"\(host.prefix(80))\"")
+        }
+        let path = request.uri.path
+        if path == "/admin" || path.hasPrefix("/admin/"), !policy.isAuthorized(request) {
+            var response = JSONBody.error(.unauthorized, "the admin console needs the admin credential")
+            response.headers[.wwwAuthenticate] = "Basic realm=\"Chronicle admin\", charset=\"UTF-8\""
+            return response
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Headers every answer carries: pages run only their own scripts and styles (no inline script), cannot
+/// be framed by another site, and are never content-sniffed.
+struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var contentSecurityPolicy: String {
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        response.headers[.xFrameOptions] = "DENY"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.referrerPolicy] = "no-referrer"
+        return response
+    }
+}
+
+/// Limits checked on the request head, before any body is read: a `Content-Length` over the limit is a
+/// 413 at once.
+struct RequestHeadMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        if let length = request.headers[.contentLength] {
+            guard let bytes = Int(length), bytes >= 0 else { throw APIError.badRequest("Content-Length is not a number") }
+            guard bytes <= HTTPLimits.maxBodySize else {
+                throw APIError(.contentTooLarge, "the body is larger than \(HTTPLimits.maxBodySize) bytes")
+            }
+        }
+        return try await next(request, context)
+    }
+}
+
+extension HTTPField.Name {
+    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!  // safe: a constant, valid field name
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!  // safe: a constant, valid field name
+}
