@@ -109,7 +109,10 @@ public enum ChronicleServer {
         let monitor = SubscriptionMonitor(runners: service.runners, store: service.store, checkpoints: service.checkpoints)
         var app = Application(
             router: router(service: service, monitor: monitor, configuration: configuration, logger: logger),
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(HTTPLimits.idleTimeout.components.seconds) * 1_000_000_000))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ParseErrorResponder()],
+                    idleTimeout: .nanoseconds(Int64(HTTPLimits.idleTimeout.components.seconds) * 1_000_000_000))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Chronicle"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

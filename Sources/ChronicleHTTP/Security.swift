@@ -1,6 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
 
 /// Who may reach the server and its administrative side.
 public struct AccessPolicy: Sendable {
@@ -131,4 +134,40 @@ struct RequestHeadMiddleware<Context: RequestContext>: RouterMiddleware {
 extension HTTPField.Name {
     static let xFrameOptions = HTTPField.Name("X-Frame-Options")!  // safe: a constant, valid field name
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!  // safe: a constant, valid field name
+}
+
+/// Answers a request the HTTP parser cannot read (a malformed head, a bad chunk size between requests)
+/// with a JSON 400 like every other client error, then closes the connection. The server's own answer to
+/// these has an empty body. A parse error in the middle of a request the application is reading is left
+/// to the application, which answers it through the error middleware.
+final class ParseErrorResponder: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// Requests whose head has arrived and whose response has not ended.
+    private var open = 0
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) { open += 1 }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { open -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError, open == 0 else { return context.fireErrorCaught(error) }
+        let body = ByteBuffer(string: #"{"error":"the request is not valid HTTP/1.1"}"#)
+        let head = HTTPResponse(
+            status: .badRequest,
+            headerFields: [.contentType: "application/json; charset=utf-8", .contentLength: "\(body.readableBytes)", .connection: "close"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.close(promise: nil)
+    }
 }

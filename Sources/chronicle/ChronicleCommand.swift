@@ -56,14 +56,14 @@ struct StorageOptions: ParsableArguments {
         var password: String?
         if let file = postgresPasswordFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw ValidationError("cannot read the password file \(file) (--postgres-password-file)")
+                throw OperatorError("cannot read the password file \(file) (--postgres-password-file)")
             }
             password = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         }
         do {
             return try PostgresDatabase(url: url, password: password)
         } catch {
-            throw ValidationError("\(error) (--postgres or DATABASE_URL)")
+            throw OperatorError("\(error) (--postgres or DATABASE_URL)")
         }
     }
 
@@ -73,7 +73,7 @@ struct StorageOptions: ParsableArguments {
         do {
             try await database.migrate()
         } catch {
-            throw ValidationError("cannot use PostgreSQL at \(database.endpoint): \(error)")
+            throw OperatorError("cannot use PostgreSQL at \(database.endpoint): \(error)")
         }
     }
 
@@ -134,7 +134,7 @@ struct Serve: AsyncParsableCommand {
         server.publicFolder = publicDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         server.metrics = registry
         server.access = AccessPolicy(adminToken: try adminToken(), allowedHosts: Set(allowedHost.map { $0.lowercased() }))
-        do { try server.validate() } catch { throw ValidationError(error.description) }
+        do { try server.validate() } catch { throw OperatorError(error.description) }
         // SQLite unless --postgres or --postgres-from-environment is given: a DATABASE_URL in the
         // environment alone does not switch `serve`.
         let postgres = try storage.postgresDatabase(fromEnvironment: postgresFromEnvironment)
@@ -152,7 +152,7 @@ struct Serve: AsyncParsableCommand {
         if let file = adminTokenFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
                 let token = text.split(whereSeparator: \.isNewline).first.map(String.init), !token.isEmpty
-            else { throw ValidationError("cannot read an admin credential from \(file) (--admin-token-file)") }
+            else { throw OperatorError("cannot read an admin credential from \(file) (--admin-token-file)") }
             return token
         }
         return ProcessInfo.processInfo.environment["CHRONICLE_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -205,3 +205,9 @@ struct Migrate: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// A failure the operator can act on, printed as `Error: <what to do>` without the usage text.
+struct OperatorError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -54,10 +54,14 @@ import Testing
     @Test func aTooLargeContentLengthIsRefusedBeforeTheBodyArrives() async throws {
         let harness = try await Harness()
         try await harness.run { client in
-            let answer = try await RawHTTP.exchange(
-                port: client.port,
-                Self.rawRequest(
-                    "POST /todo/\(newId()) HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/json\nContent-Length: 10000000\n"))
+            let port = client.port
+            let request = Self.rawRequest(
+                "POST /todo/\(newId()) HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/json\nContent-Length: 10000000\n")
+            let answer = try await RawHTTP.onThread {
+                let connection = try RawHTTP.Connection(port: port)
+                connection.send(request)
+                return connection.read(until: { $0.hasSuffix("}") }, timeout: .seconds(5))
+            }
             #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer)")
             #expect(answer.contains(#"{"error":"#))
         }
@@ -87,6 +91,18 @@ import Testing
                     body: "zz\r\n{\"title\":\"x\"}\r\n0\r\n\r\n"))
             #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
             #expect(answer.contains(#"{"error":"#))
+            #expect(try await client.get("/health").status == 200)
+        }
+    }
+
+    @Test func aRequestTheParserCannotReadIs400WithAJSONError() async throws {
+        let harness = try await Harness()
+        try await harness.run { client in
+            for garbage in ["GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n", "\u{1}\u{2}NONSENSE\r\n\r\n"] {
+                let answer = try await RawHTTP.exchange(port: client.port, Array(garbage.utf8))
+                #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer)")
+                #expect(answer.hasSuffix(#"{"error":"the request is not valid HTTP/1.1"}"#), "\(answer)")
+            }
             #expect(try await client.get("/health").status == 200)
         }
     }

@@ -28,13 +28,16 @@ final class ChronicleProcess: @unchecked Sendable {
     let process = Process()
     let output: URL
 
-    init(_ arguments: [String], directory: TemporaryDirectory, name: String) throws {
+    init(_ arguments: [String], directory: TemporaryDirectory, name: String, environment: [String: String] = [:]) throws {
         #expect(FileManager.default.isExecutableFile(atPath: ScaleOut.binary), "build first: swift build --build-tests")
         output = directory.url.appendingPathComponent("\(name).log")
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         process.executableURL = URL(fileURLWithPath: ScaleOut.binary)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
