@@ -2,6 +2,7 @@ import Chronicle
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// A PostgreSQL database holding Chronicle's tables: a running `PostgresClient` and the schema's migrations.
 public final class PostgresDatabase: Sendable {
@@ -116,20 +117,33 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
-    /// Runs `body`, cancelling it when ``operationTimeout`` passes: the server is away or too slow.
-    func withDeadline<T: Sendable>(_ body: @Sendable @escaping () async throws -> T) async throws -> T {
-        let (timeout, endpoint) = (operationTimeout, self.endpoint)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
+    /// Runs `body`, and fails with ``EventStoreError/unavailable(_:)`` when `timeout` (default
+    /// ``operationTimeout``) passes first: the server is away or too slow. `body` is cancelled then, and
+    /// also when the caller is.
+    ///
+    /// The caller gets its answer at the deadline even when `body` does not stop on cancellation (a query
+    /// on a connection the server dropped during a restart may never return): `body` runs in a task of
+    /// its own rather than a task group, which would wait for it. That is what lets a command answer 503
+    /// and a graceful shutdown finish while PostgreSQL is away.
+    public func withDeadline<T: Sendable>(
+        _ timeout: Duration? = nil, _ body: @Sendable @escaping () async throws -> T
+    ) async throws -> T {
+        let (timeout, endpoint) = (timeout ?? operationTimeout, self.endpoint)
+        let answer = FirstAnswer<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                answer.start(continuation)
+                answer.work(
+                    Task {
+                        do { answer.give(.success(try await body())) } catch { answer.give(.failure(error)) }
+                    },
+                    timer: Task {
+                        try await Task.sleep(for: timeout)
+                        answer.give(.failure(EventStoreError.unavailable("PostgreSQL at \(endpoint) did not answer within \(timeout)")))
+                    })
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw EventStoreError.unavailable("PostgreSQL at \(endpoint) did not answer within \(timeout)")
-            }
-            return value
+        } onCancel: {
+            answer.give(.failure(CancellationError()))
         }
     }
 
@@ -243,6 +257,51 @@ public final class PostgresDatabase: Sendable {
             ]
         ),
     ]
+}
+
+/// The first of an operation's result, its deadline and its caller's cancellation; the others are dropped.
+final class FirstAnswer<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var pending: Result<T, any Error>?
+        var work: Task<Void, Never>?
+        var timer: Task<Void, any Error>?
+    }
+    private let state = Mutex(State())
+
+    func start(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { state -> Result<T, any Error>? in
+            if let pending = state.pending { return pending }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func work(_ work: Task<Void, Never>, timer: Task<Void, any Error>) {
+        let finished = state.withLock { state -> Bool in
+            state.work = work
+            state.timer = timer
+            return state.pending != nil
+        }
+        if finished {
+            work.cancel()
+            timer.cancel()
+        }
+    }
+
+    /// Answers the caller with `result` unless it has an answer already; stops the rest.
+    func give(_ result: Result<T, any Error>) {
+        let (continuation, work, timer) = state.withLock { state in
+            if state.pending != nil { return (nil, nil, nil) as (CheckedContinuation<T, any Error>?, Task<Void, Never>?, Task<Void, any Error>?) }
+            state.pending = result
+            defer { state.continuation = nil }
+            return (state.continuation, state.work, state.timer)
+        }
+        work?.cancel()
+        timer?.cancel()
+        continuation?.resume(with: result)
+    }
 }
 
 extension PostgresConnection {

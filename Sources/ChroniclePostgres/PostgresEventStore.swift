@@ -179,10 +179,13 @@ public final class PostgresEventStore: EventStore {
     public func listen() async {
         while !Task.isCancelled {
             do {
-                try await database.client.withConnection { connection in
-                    try await connection.listen(on: Self.channel) { notifications in
-                        for try await notification in notifications {
-                            if let position = Int64(notification.payload) { self.appendSignal.announce(GlobalPosition(rawValue: position)) }
+                // Bounded only by cancellation: a shutdown must not wait on a connection PostgreSQL dropped.
+                try await database.withDeadline(.seconds(86_400 * 365)) {
+                    try await self.database.client.withConnection { connection in
+                        try await connection.listen(on: Self.channel) { notifications in
+                            for try await notification in notifications {
+                                if let position = Int64(notification.payload) { self.appendSignal.announce(GlobalPosition(rawValue: position)) }
+                            }
                         }
                     }
                 }

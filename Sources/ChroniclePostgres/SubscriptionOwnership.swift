@@ -45,7 +45,10 @@ public final class SubscriptionOwnership: Sendable {
         while !Task.isCancelled {
             runner.markStandby()
             do {
-                try await database.client.withConnection { connection in try await self.own(on: connection) }
+                // Bounded only by cancellation: a shutdown must not wait on a connection PostgreSQL dropped.
+                try await database.withDeadline(.seconds(86_400 * 365)) {
+                    try await self.database.client.withConnection { connection in try await self.own(on: connection) }
+                }
             } catch {
                 if Task.isCancelled { break }
                 logger.warning("ownership attempt failed", metadata: ["error": "\(error)"])
@@ -58,21 +61,29 @@ public final class SubscriptionOwnership: Sendable {
 
     /// Takes the lock if free, raises the epoch, runs until the connection or the ownership is lost.
     private func own(on connection: PostgresConnection) async throws {
-        var acquired = false
-        for try await got in try await connection.query(
-            "SELECT pg_try_advisory_lock(hashtext(\(lockKey)))", logger: logger
-        ).decode(Bool.self) { acquired = got }
+        let (lockKey, logger) = (self.lockKey, self.logger)
+        let acquired = try await database.withDeadline {
+            var acquired = false
+            for try await got in try await connection.query(
+                "SELECT pg_try_advisory_lock(hashtext(\(lockKey)))", logger: logger
+            ).decode(Bool.self) { acquired = got }
+            return acquired
+        }
         guard acquired else { return }
         defer { fence.hold(nil) }
-        var epoch: Int64 = 0
-        for try await value in try await connection.query(
-            """
-            INSERT INTO subscription_owners (name, epoch, owner, acquired_at) VALUES (\(runner.name), 1, \(workerName), now())
-            ON CONFLICT (name) DO UPDATE SET epoch = subscription_owners.epoch + 1, owner = excluded.owner,
-                acquired_at = excluded.acquired_at
-            RETURNING epoch
-            """, logger: logger
-        ).decode(Int64.self) { epoch = value }
+        let (name, workerName) = (runner.name, self.workerName)
+        let epoch = try await database.withDeadline {
+            var epoch: Int64 = 0
+            for try await value in try await connection.query(
+                """
+                INSERT INTO subscription_owners (name, epoch, owner, acquired_at) VALUES (\(name), 1, \(workerName), now())
+                ON CONFLICT (name) DO UPDATE SET epoch = subscription_owners.epoch + 1, owner = excluded.owner,
+                    acquired_at = excluded.acquired_at
+                RETURNING epoch
+                """, logger: logger
+            ).decode(Int64.self) { epoch = value }
+            return epoch
+        }
         fence.hold(epoch)
         logger.notice("took ownership", metadata: ["epoch": "\(epoch)", "worker": "\(workerName)"])
         await withTaskGroup(of: Void.self) { group in
@@ -82,7 +93,9 @@ public final class SubscriptionOwnership: Sendable {
             group.cancelAll()
         }
         logger.notice("released ownership", metadata: ["epoch": "\(epoch)"])
-        _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(lockKey)))", logger: logger)
+        _ = try? await database.withDeadline {
+            try await connection.execute("SELECT pg_advisory_unlock(hashtext(\(lockKey)))", logger: logger)
+        }
     }
 
     /// Returns when the owning connection fails or another worker holds a newer epoch.
@@ -90,10 +103,15 @@ public final class SubscriptionOwnership: Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             do {
-                var current: Int64?
-                for try await value in try await connection.query(
-                    "SELECT epoch FROM subscription_owners WHERE name = \(runner.name)", logger: logger
-                ).decode(Int64.self) { current = value }
+                // A connection the server dropped (a restart) may never answer: no answer in time is a loss.
+                let (name, logger) = (runner.name, self.logger)
+                let current = try await database.withDeadline {
+                    var current: Int64?
+                    for try await value in try await connection.query(
+                        "SELECT epoch FROM subscription_owners WHERE name = \(name)", logger: logger
+                    ).decode(Int64.self) { current = value }
+                    return current
+                }
                 if current != epoch {
                     logger.warning("ownership lost", metadata: ["epoch": "\(epoch)", "current": "\(current.map(String.init) ?? "none")"])
                     return
