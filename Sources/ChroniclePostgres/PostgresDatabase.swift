@@ -13,16 +13,26 @@ public final class PostgresDatabase: Sendable {
     /// How long an operation may wait for the server (a connection, a lock, an answer) before it fails
     /// as unavailable (default 10 s): a request never hangs while the database is away.
     public let operationTimeout: Duration
+    /// How to open one connection outside the pool, to say why the pool cannot (``diagnose()``).
+    let directConnection: PostgresConnection.Configuration?
     let logger: Logger
 
     /// A database reached through `client`.
-    public init(
+    public convenience init(
         client: PostgresClient, endpoint: String = "PostgreSQL", operationTimeout: Duration = .seconds(10),
         logger: Logger = Logger(label: "chronicle.postgres")
+    ) {
+        self.init(client: client, endpoint: endpoint, operationTimeout: operationTimeout, directConnection: nil, logger: logger)
+    }
+
+    private init(
+        client: PostgresClient, endpoint: String, operationTimeout: Duration, directConnection: PostgresConnection.Configuration?,
+        logger: Logger
     ) {
         self.client = client
         self.endpoint = endpoint
         self.operationTimeout = operationTimeout
+        self.directConnection = directConnection
         self.logger = logger
     }
 
@@ -48,9 +58,13 @@ public final class PostgresDatabase: Sendable {
         // `?search_path=schema` in the URL works like `searchPath`.
         let schema = searchPath ?? components.queryItems?.first { $0.name == "search_path" }?.value
         if let schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
+        var direct = PostgresConnection.Configuration(
+            host: host, port: port, username: configuration.username, password: configuration.password,
+            database: configuration.database, tls: .disable)
+        direct.options.connectTimeout = .seconds(5)
         self.init(
             client: PostgresClient(configuration: configuration, backgroundLogger: logger), endpoint: "\(host):\(port)",
-            operationTimeout: operationTimeout, logger: logger)
+            operationTimeout: operationTimeout, directConnection: direct, logger: logger)
     }
 
     /// For tests: runs `body` with a migrated database in a fresh schema of its own at `url`, and drops
@@ -144,6 +158,25 @@ public final class PostgresDatabase: Sendable {
             }
         } onCancel: {
             answer.give(.failure(CancellationError()))
+        }
+    }
+
+    /// Why no connection can be opened now, in PostgreSQL's words ("password authentication failed for
+    /// user …", "connection refused"), never with the password; nil when one can.
+    public func diagnose() async -> String? {
+        guard let directConnection else { return nil }
+        do {
+            let connection = try await withDeadline(.seconds(6)) {
+                try await PostgresConnection.connect(configuration: directConnection, id: 0, logger: self.logger)
+            }
+            try? await connection.close()
+            return nil
+        } catch let error as PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            if let underlying = error.underlying { return String(describing: underlying) }
+            return String(describing: error.code)
+        } catch {
+            return String(describing: error)
         }
     }
 

@@ -73,7 +73,8 @@ struct StorageOptions: ParsableArguments {
         do {
             try await database.migrate()
         } catch {
-            throw OperatorError("cannot use PostgreSQL at \(database.endpoint): \(error)")
+            let reason = await database.diagnose() ?? "\(error)"
+            throw OperatorError("cannot use PostgreSQL at \(database.endpoint): \(reason)")
         }
     }
 
