@@ -152,6 +152,8 @@ enum JSONBody {
         guard shape.depth <= HTTPLimits.maxJSONDepth else {
             throw APIError.badRequest("the body nests more than \(HTTPLimits.maxJSONDepth) levels deep")
         }
+        // Foundation's decoder forgives a trailing comma; JSON does not, and neither do we.
+        guard !shape.trailingComma else { throw APIError.badRequest("the body is not valid JSON") }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: bytes)
@@ -209,16 +211,22 @@ enum JSONBody {
         }
     }
 
-    /// What one linear pass over a JSON text finds: how deep it nests, and the keys of its outermost
-    /// object in order, repeats included (meaningful only once the text is known to be valid JSON).
-    static func scan(_ bytes: Data) -> (depth: Int, topLevelKeys: [String]) {
+    /// What one linear pass over a JSON text finds: how deep it nests, whether a comma comes right before
+    /// a closing bracket, and the keys of its outermost object in order, repeats included (meaningful
+    /// only once the text is known to be valid JSON).
+    static func scan(_ bytes: Data) -> (depth: Int, trailingComma: Bool, topLevelKeys: [String]) {
         let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var keys: [String] = []
         var depth = 0, deepest = 0
         var expectingKey = false
+        var trailingComma = false
+        var previous: UInt8 = 0  // the last byte outside strings that is not white space
         var i = bytes.startIndex
         while i < bytes.endIndex {
-            switch bytes[i] {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") { trailingComma = trailingComma || previous == UInt8(ascii: ",") }
+            if byte != 0x20, byte != 0x0A, byte != 0x0D, byte != 0x09 { previous = byte }
+            switch byte {
             case quote:
                 let start = i
                 var escaped = false
@@ -252,7 +260,7 @@ enum JSONBody {
             }
             i += 1
         }
-        return (deepest, keys)
+        return (deepest, trailingComma, keys)
     }
 }
 

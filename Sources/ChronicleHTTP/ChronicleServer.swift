@@ -60,6 +60,9 @@ public enum ChronicleServer {
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: RequestHeadMiddleware())
         router.add(middleware: AccessMiddleware(policy: configuration.access))
+        // Registered before the content-type rule and the pages, which middleware added later does not
+        // wrap: a wrong method is a 405 whatever its Content-Type.
+        for (path, allowed) in routeMethods { refuseOtherMethods(on: router, path: path, allowed: allowed) }
         router.add(middleware: JSONCommandsOnlyMiddleware())
         if let publicFolder = configuration.publicFolder ?? Bundle.module.resourceURL?.appendingPathComponent("Public").path {
             router.add(middleware: FileMiddleware(publicFolder, searchForIndexHtml: true, logger: logger))
@@ -76,15 +79,16 @@ public enum ChronicleServer {
         EventRoutes(store: service.store).register(on: router)
         LiveEvents(store: service.store, streams: LiveStreamLimit(maximum: configuration.maxLiveStreams)).register(on: router)
         AdminRoutes(monitor: monitor, store: service.store, checkpoints: service.checkpoints).register(on: router)
-        for (path, allowed) in routeMethods { refuseOtherMethods(on: router, path: path, allowed: allowed) }
         return router
     }
 
     /// Every route and the methods it takes: any other method on the same path is a 405 naming them.
+    /// (Hummingbird matches a literal path before a parameter, so each literal path is listed.)
     static let routeMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
         ("/todo/:id", [.post, .put]), ("/todo/:id/complete", [.post]), ("/todo/:id/abandon", [.post]),
         ("/todo/:id/moveup", [.put]), ("/todo/:id/reopen", [.post]), ("/todo/:id/clear", [.post]),
-        ("/todos/:list", [.get]), ("/streams", [.get]), ("/streams/:name", [.get]), ("/log", [.get]),
+        ("/todos/outstanding", [.get]), ("/todos/scheduled", [.get]), ("/todos/completed", [.get]), ("/todos/board", [.get]),
+        ("/streams", [.get]), ("/streams/:name", [.get]), ("/log", [.get]),
         ("/events/live", [.get]), ("/events/:id", [.get]), ("/health", [.get]), ("/metrics", [.get]),
         ("/admin/api/subscriptions", [.get]), ("/admin/api/subscriptions/:name/:action", [.post]),
         ("/admin/api/history", [.get]),

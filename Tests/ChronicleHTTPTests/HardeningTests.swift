@@ -44,6 +44,10 @@ import Testing
             let many = (0..<16).map { #""k\#($0)": \#(nested)"# }.joined(separator: ", ")
             #expect(try await client.send(.post, "/todo/\(newId())", json: #"{"title": "t", \#(many)}"#).status == 400)
             #expect(try await client.send(.post, "/todo/\(newId())", json: nested).status == 400)
+            // A trailing comma is not JSON, though Foundation's decoder would take it.
+            let comma = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "a",}"#)
+            #expect(comma.status == 400)
+            #expect(comma.error == "the body is not valid JSON")
             // Nesting within the limit is fine.
             let shallow = String(repeating: "[", count: 30) + String(repeating: "]", count: 30)
             #expect(try await client.send(.post, "/todo/\(newId())", json: #"{"title": "t", "x": \#(shallow)}"#).status == 201)
@@ -119,6 +123,11 @@ import Testing
                 }
             }
             #expect(try await client.send(.delete, "/todo/\(id)").headers[.allow] == "POST, PUT")
+            // Whatever the Content-Type, and on literal paths too.
+            #expect(try await client.send(.put, "/todo/\(id)/complete", contentType: "text/plain").status == 405)
+            #expect(try await client.send(.post, "/todo/\(id)/moveup", contentType: "text/plain").status == 405)
+            #expect(try await client.send(.post, "/todos/outstanding", json: "{}").status == 405)
+            #expect(try await client.send(.options, "/todos/board").status == 405)
             #expect(try await client.send(.get, "/todo/\(id)/complete").status == 405)
             for path in ["/health", "/todos/outstanding", "/log"] {
                 let head = try await client.send(.head, path)
