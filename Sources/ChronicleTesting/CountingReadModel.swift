@@ -1,4 +1,5 @@
 import Chronicle
+import Testing
 
 /// A read model for backend tests: counts events per type in a table named after the projection, and
 /// throws at events of the type `failOn` (a poison event).
@@ -36,5 +37,36 @@ public struct CountingReadModel: SQLReadModel {
         var counts: [String: Int64] = [:]
         for row in rows { if let type = row["type"]?.text, let count = row["count"]?.integer { counts[type] = count } }
         return counts
+    }
+}
+
+/// Rules every SQL backend's projections keep, run against a backend through its factories.
+public enum SQLProjectionContract {
+    /// Rebuilding one projection resets its own table and checkpoint, and nobody else's: not another
+    /// projection's, and never a reactor's (whose effects must not repeat).
+    /// - Parameters:
+    ///   - store: an empty store on the backend's database.
+    ///   - checkpoints: the backend's checkpoint store on that database.
+    ///   - projection: makes the backend's projection of a model (creating its table).
+    ///   - rows: runs a query on the backend's database.
+    public static func resettingOneLeavesEveryOtherCheckpoint(
+        store: any EventStore, checkpoints: any CheckpointStore,
+        projection: (CountingReadModel) async throws -> any Projection,
+        rows: (SQLStatement) async throws -> [SQLRow],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        _ = try await store.append([StoreContract.event("A"), StoreContract.event("B")], to: StreamName("thing-1"), expecting: .any)
+        let events = try await store.readAll(after: .start, limit: 10)
+        let (modelA, modelB) = (CountingReadModel(name: "counts_a"), CountingReadModel(name: "counts_b"))
+        let a = try await projection(modelA)
+        let b = try await projection(modelB)
+        try await a.consume(events)
+        try await b.consume(events)
+        try await checkpoints.store(2, for: "some_reactor")
+        try await a.reset()
+        #expect(try await a.checkpoint() == .start, sourceLocation: sourceLocation)
+        #expect(try await b.checkpoint() == 2, sourceLocation: sourceLocation)
+        #expect(try await checkpoints.checkpoint(for: "some_reactor") == 2, sourceLocation: sourceLocation)
+        #expect(CountingReadModel.counts(try await rows(modelB.query)) == ["A": 1, "B": 1], sourceLocation: sourceLocation)
     }
 }

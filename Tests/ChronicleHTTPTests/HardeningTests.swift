@@ -238,17 +238,16 @@ import Testing
 
     /// A write on a full disk is a 503 with a reason the client can act on, not a 500; the server and
     /// its read models recover on their own once there is room. Needs root for the tmpfs (CI runs as root).
-    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    @Test(.enabled(if: SmallDisk.canMount, "mounting a tmpfs needs root"))
     func aFullDiskIs503AndEverythingRecoversOnceThereIsRoom() async throws {
         let directory = try TemporaryDirectory()
-        try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", directory.url.path])
-        defer { try? Shell.run("/bin/umount", ["-l", directory.url.path]) }
+        let disk = try SmallDisk(at: directory.url.path, size: "2m")
+        defer { disk.unmount() }
         let harness = try await Harness(directory: directory)
         try await harness.run { client in
             let first = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "before"}"#)
             #expect(first.status == 201)
-            let filler = directory.path("filler")
-            Shell.fill(filler)
+            let filler = try disk.fill()
             var answer = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "on a full disk"}"#)
             // Free pages in the file may take a write or two: keep writing until the disk says no.
             var tries = 0
@@ -271,25 +270,5 @@ import Testing
             #expect(list.status == 200)
             #expect(list.array.contains { $0["title"] == .string("after") })
         }
-    }
-}
-
-enum Shell {
-    static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
-    }
-
-    /// Writes `path` until the disk is full.
-    static func fill(_ path: String) {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: path) else { return }
-        defer { try? handle.close() }
-        let chunk = Data(repeating: 0x61, count: 4096)
-        while (try? handle.write(contentsOf: chunk)) != nil {}
     }
 }

@@ -161,22 +161,11 @@ struct PostgresProjectionTests {
         }
     }
 
-    /// Rebuilding one projection resets its own table and checkpoint, and nobody else's.
     @Test func resettingOneProjectionLeavesEveryOtherCheckpoint() async throws {
         try await PostgresTestDatabase.withDatabase { database in
-            let events = try await Self.twoEvents(PostgresEventStore(database: database))
-            let (modelA, modelB) = (CountingReadModel(name: "counts_a"), CountingReadModel(name: "counts_b"))
-            let a = try await PostgresProjection(modelA, database: database)
-            let b = try await PostgresProjection(modelB, database: database)
-            let checkpoints = PostgresCheckpointStore(database: database)
-            try await a.consume(events)
-            try await b.consume(events)
-            try await checkpoints.store(2, for: "some_reactor")
-            try await a.reset()
-            #expect(try await a.checkpoint() == .start)
-            #expect(try await b.checkpoint() == 2)
-            #expect(try await checkpoints.checkpoint(for: "some_reactor") == 2)
-            #expect(try await Self.counts(database, modelB) == ["A": 1, "B": 1])
+            try await SQLProjectionContract.resettingOneLeavesEveryOtherCheckpoint(
+                store: PostgresEventStore(database: database), checkpoints: PostgresCheckpointStore(database: database),
+                projection: { try await PostgresProjection($0, database: database) }, rows: { try await database.rows($0) })
         }
     }
 }

@@ -160,25 +160,12 @@ import Testing
         #expect(try await projection.checkpoint() == .start)
     }
 
-    /// Rebuilding one projection resets its own table and checkpoint, and nobody else's: not another
-    /// projection's, and never a reactor's (whose effects must not repeat).
     @Test func resettingOneProjectionLeavesEveryOtherCheckpoint() async throws {
         let directory = try TemporaryDirectory()
         let database = try SQLiteDatabase(path: directory.path("p.sqlite"))
-        let store = SQLiteEventStore(database: database)
-        _ = try await store.append([StoreContract.event("A"), StoreContract.event("B")], to: StreamName("thing-1"), expecting: .any)
-        let events = try await store.readAll(after: .start, limit: 10)
-        let a = try await SQLiteProjection(CountingReadModel(name: "counts_a"), database: database)
-        let b = try await SQLiteProjection(CountingReadModel(name: "counts_b"), database: database)
-        let checkpoints = SQLiteCheckpointStore(database: database)
-        try await a.consume(events)
-        try await b.consume(events)
-        try await checkpoints.store(2, for: "some_reactor")
-        try await a.reset()
-        #expect(try await a.checkpoint() == .start)
-        #expect(try await b.checkpoint() == 2)
-        #expect(try await checkpoints.checkpoint(for: "some_reactor") == 2)
-        #expect(CountingReadModel.counts(try await database.rows(b.model.query)) == ["A": 1, "B": 1])
+        try await SQLProjectionContract.resettingOneLeavesEveryOtherCheckpoint(
+            store: SQLiteEventStore(database: database), checkpoints: SQLiteCheckpointStore(database: database),
+            projection: { try await SQLiteProjection($0, database: database) }, rows: { try await database.rows($0) })
     }
 
     @Test func aRunnerStopsAtAPoisonEventWithItsPositionAndResumesAfterAFix() async throws {

@@ -33,25 +33,19 @@ import Testing
     /// On a full disk (a 1 MiB tmpfs, filled) a delivery fails and leaves no partial line; once there is
     /// room, the retried mail goes out once and the file parses. Needs root to mount the tmpfs (CI runs as
     /// root); elsewhere the torn-line test above still covers the reader and the truncation.
-    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    @Test(.enabled(if: SmallDisk.canMount, "mounting a tmpfs needs root"))
     func aFullDiskLeavesNoPartialLine() async throws {
         let directory = try TemporaryDirectory()
         let mountPoint = directory.path("disk")
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        try run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint])
-        defer { try? run("/bin/umount", [mountPoint]) }
+        let disk = try SmallDisk(at: mountPoint, size: "1m")
+        defer { disk.unmount() }
         let path = mountPoint + "/m.mailbox"
         let mailbox = try FileMailbox(path: path, today: { "2026-11-30" })
         let first = Self.mail(1)
         _ = try await mailbox.deliver(first)
         // Fill the disk, leaving less room than the next mail needs.
-        let filler = mountPoint + "/filler"
-        FileManager.default.createFile(atPath: filler, contents: nil)
-        let fill = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
-        let chunk = Data(repeating: 0x61, count: 4096)
-        while (try? fill.write(contentsOf: chunk)) != nil {}
-        try fill.truncate(atOffset: try fill.offset() - 8192)
-        try fill.close()
+        let filler = try disk.fill(leaving: 8192)
 
         let big = Self.mail(2, body: String(repeating: "x", count: 64 * 1024))
         await #expect(throws: (any Error).self) { try await mailbox.deliver(big) }
@@ -63,14 +57,5 @@ import Testing
         _ = try await mailbox.deliver(big)
         _ = try await FileMailbox(path: path, today: { "2026-11-30" }).deliver(big)  // a retry: dropped
         #expect(try FileMailbox.read(path: path).map(\.mail) == [first, big])
-    }
-
-    func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 }
