@@ -83,7 +83,9 @@ public enum ChronicleServer {
     }
 
     /// Every route and the methods it takes: any other method on the same path is a 405 naming them.
-    /// (Hummingbird matches a literal path before a parameter, so each literal path is listed.)
+    /// (Hummingbird matches a literal path before a parameter, so each literal path is listed.) A route
+    /// added without its line here answers 404 for other methods; a method added to a route must be added
+    /// here too, or Hummingbird stops at start-up with "already has a handler" (caught by every HTTP test).
     static let routeMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
         ("/todo/:id", [.post, .put]), ("/todo/:id/complete", [.post]), ("/todo/:id/abandon", [.post]),
         ("/todo/:id/moveup", [.put]), ("/todo/:id/reopen", [.post]), ("/todo/:id/clear", [.post]),
