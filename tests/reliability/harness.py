@@ -222,7 +222,43 @@ class ProcessError(RuntimeError):
     pass
 
 
-class ChronicleServer:
+class ChronicleProcess:
+    """What `serve` and `worker` processes share: killing, terminating and stopping them by PID."""
+
+    process: subprocess.Popen | None = None
+    kills = 0
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill9(self, count: bool = True) -> None:
+        if not self.alive():
+            return
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        if count:
+            self.kills += 1
+
+    def terminate(self, deadline: float = 15.0) -> float | None:
+        """SIGTERM; answers the seconds the process took to exit, or None if it was still running at the
+        deadline (it is then killed with SIGKILL, so nothing is left running)."""
+        if not self.alive():
+            return 0.0
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=deadline)
+            return time.monotonic() - started
+        except subprocess.TimeoutExpired:
+            self.kill9(count=False)
+            return None
+
+    def stop(self) -> None:
+        """For finalizers: make sure the process is gone (SIGTERM, then SIGKILL after 15 s)."""
+        self.terminate(15)
+
+
+class ChronicleServer(ChronicleProcess):
     """One `chronicle serve` (SQLite file or PostgreSQL URL) that can be killed, terminated and started
     again on the same data and port."""
 
@@ -256,9 +292,6 @@ class ChronicleServer:
         command += ["--postgres", self.postgres_url] if self.postgres_url else ["--database", str(self.database)]
         return command + list(self.extra_args)
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def start(self, timeout: float = 60.0) -> float:
         """Starts the process and waits for `GET /health` 200; answers the seconds it took."""
         if not CHRONICLE_BIN.exists():
@@ -291,39 +324,19 @@ class ChronicleServer:
                 raise ProcessError(f"chronicle serve exited with {self.process.returncode} during start-up:\n{self.log_tail()}")
             time.sleep(0.2)
 
-    def kill9(self, count: bool = True) -> None:
-        if not self.alive():
-            return
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        if count:
-            self.kills += 1
+    def stop(self) -> None:
+        """For finalizers: like the base class's, without recording a termination."""
+        ChronicleProcess.terminate(self, 15)
 
     def terminate(self, deadline: float = 15.0) -> float | None:
-        """SIGTERM; answers the seconds the process took to exit, or None if it was still running at the
-        deadline (it is then killed with SIGKILL, so nothing is left running)."""
-        if not self.alive():
-            return 0.0
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=deadline)
-            took = time.monotonic() - started
-            self.exit_codes.append(self.process.returncode)
-        except subprocess.TimeoutExpired:
-            took = None
-            self.kill9(count=False)
-        self.terminations.append(took)
+        """SIGTERM, recording how long the process took to exit (None: it did not) and its status."""
+        was_alive = self.alive()
+        took = super().terminate(deadline)
+        if was_alive:
+            if took is not None:
+                self.exit_codes.append(self.process.returncode)
+            self.terminations.append(took)
         return took
-
-    def stop(self) -> None:
-        """For finalizers: make sure the process is gone (SIGTERM, then SIGKILL after 15 s)."""
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill9(count=False)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -348,7 +361,7 @@ class ChronicleServer:
         return request(self.port, "GET", "/health", timeout=timeout).status == 200
 
 
-class ChronicleWorker:
+class ChronicleWorker(ChronicleProcess):
     """One `chronicle worker` (PostgreSQL): runs the projections and the notifier it comes to own."""
 
     def __init__(self, workdir: Path, postgres_url: str, mailbox: Path, name: str = "worker"):
@@ -359,9 +372,6 @@ class ChronicleWorker:
         self.log_path = self.workdir / f"{name}.log"
         self.process: subprocess.Popen | None = None
         self.kills = 0
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
 
     def _started_lines(self) -> int:
         try:
@@ -386,29 +396,6 @@ class ChronicleWorker:
             raise
         if not self.alive():
             raise ProcessError(f"chronicle worker exited with {self.process.returncode}")
-
-    def kill9(self, count: bool = True) -> None:
-        if self.alive():
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-            if count:
-                self.kills += 1
-
-    def terminate(self, deadline: float = 15.0) -> float | None:
-        if not self.alive():
-            return 0.0
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=deadline)
-            return time.monotonic() - started
-        except subprocess.TimeoutExpired:
-            self.kill9(count=False)
-            return None
-
-    def stop(self) -> None:
-        """For finalizers: SIGTERM, then SIGKILL after 15 s."""
-        self.terminate(15)
 
 
 # ---------------------------------------------------------------- PostgreSQL
