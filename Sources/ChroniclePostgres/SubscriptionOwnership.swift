@@ -57,6 +57,8 @@ public final class SubscriptionOwnership: Sendable {
         }
     }
 
+    /// The advisory lock's key. Advisory locks are database-wide: the key names the schema too, so that
+    /// deployments in two schemas of one database (or two test runs) never take each other's locks.
     private var lockKey: String { "chronicle:\(runner.name)" }
 
     /// Takes the lock if free, raises the epoch, runs until the connection or the ownership is lost.
@@ -65,7 +67,7 @@ public final class SubscriptionOwnership: Sendable {
         let acquired = try await database.withDeadline {
             var acquired = false
             for try await got in try await connection.query(
-                "SELECT pg_try_advisory_lock(hashtext(\(lockKey)))", logger: logger
+                "SELECT pg_try_advisory_lock(hashtextextended(current_schema() || ':' || \(lockKey), 0))", logger: logger
             ).decode(Bool.self) { acquired = got }
             return acquired
         }
@@ -94,7 +96,8 @@ public final class SubscriptionOwnership: Sendable {
         }
         logger.notice("released ownership", metadata: ["epoch": "\(epoch)"])
         _ = try? await database.withDeadline {
-            try await connection.execute("SELECT pg_advisory_unlock(hashtext(\(lockKey)))", logger: logger)
+            try await connection.execute(
+                "SELECT pg_advisory_unlock(hashtextextended(current_schema() || ':' || \(lockKey), 0))", logger: logger)
         }
     }
 
