@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Chronicle", targets: ["Chronicle"]),
         .library(name: "ChronicleSQLite", targets: ["ChronicleSQLite"]),
         .library(name: "ChroniclePostgres", targets: ["ChroniclePostgres"]),
+        .library(name: "ChronicleRuntime", targets: ["ChronicleRuntime"]),
         .library(name: "ChronicleHTTP", targets: ["ChronicleHTTP"]),
         .library(name: "ChronicleTesting", targets: ["ChronicleTesting"]),
         .library(name: "TodoDomain", targets: ["TodoDomain"]),
@@ -44,6 +45,8 @@ let package = Package(
             dependencies: [
                 "Chronicle",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // sqlite3_column_decltype: a column's declared type says how to read its value back.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -57,41 +60,78 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Pure domain of the Todo example: decider, events, codec.
+        // The host of a process: one store, checkpoint store and SQL connection; every module's subscriptions.
         .target(
-            name: "TodoDomain",
-            dependencies: ["Chronicle"],
-            path: "Examples/TodoDomain",
-            swiftSettings: swiftSettings
-        ),
-        // The Todo application around the pure domain: SQLite read models, the notifier reactor, its mailbox.
-        .target(
-            name: "TodoApp",
+            name: "ChronicleRuntime",
             dependencies: [
                 "Chronicle",
                 "ChronicleSQLite",
                 "ChroniclePostgres",
-                "TodoDomain",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Examples/TodoApp",
             swiftSettings: swiftSettings
         ),
-        // The HTTP edge on Hummingbird 2: Todo API, event browsing, static pages.
+        // The generic HTTP edge on Hummingbird 2: modules' routes and pages, event browsing, the live feed,
+        // the admin console, health, metrics, the JSON body kit and the error mapping. No example in it.
         .target(
             name: "ChronicleHTTP",
             dependencies: [
                 "Chronicle",
-                "ChronicleSQLite",
-                "TodoDomain",
-                "TodoApp",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "ChronicleRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            resources: [.copy("Public")],
+            swiftSettings: swiftSettings
+        ),
+        // A live server on a free port and a JSON client, for the tests of any HTTP module.
+        .target(
+            name: "ChronicleHTTPTesting",
+            dependencies: [
+                "Chronicle",
+                "ChronicleHTTP",
+                "ChronicleRuntime",
+                "ChronicleTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Todo example, the first application module: its pure domain (decider, events, codec)…
+        .target(
+            name: "TodoDomain",
+            dependencies: ["Chronicle"],
+            path: "Examples/Todo/Domain",
+            swiftSettings: swiftSettings
+        ),
+        // …the module around it (read models, the notifier reactor, its mailbox)…
+        .target(
+            name: "TodoApp",
+            dependencies: [
+                "Chronicle",
+                "ChronicleRuntime",
+                "TodoDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/Todo/App",
+            swiftSettings: swiftSettings
+        ),
+        // …and its web side (EventSourcery's API, the TodoMVC page at /).
+        .target(
+            name: "TodoHTTP",
+            dependencies: [
+                "Chronicle",
+                "ChronicleHTTP",
+                "ChronicleRuntime",
+                "TodoApp",
+                "TodoDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Examples/Todo/HTTP",
             resources: [.copy("Public")],
             swiftSettings: swiftSettings
         ),
@@ -106,9 +146,11 @@ let package = Package(
             dependencies: [
                 "Chronicle",
                 "ChronicleSQLite",
+                "ChroniclePostgres",
+                "ChronicleRuntime",
                 "ChronicleHTTP",
-                "TodoDomain",
                 "TodoApp",
+                "TodoHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -124,6 +166,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            path: "Examples/Todo/CLI",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -142,9 +185,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ChronicleRuntimeTests",
+            dependencies: [
+                "Chronicle", "ChronicleRuntime", "ChronicleSQLite", "ChroniclePostgres", "ChronicleTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChronicleHTTPTests",
+            dependencies: [
+                "Chronicle", "ChronicleHTTP", "ChronicleHTTPTesting", "ChronicleRuntime", "ChronicleTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Pages")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ScaleOutTests",
             dependencies: [
-                "Chronicle", "ChroniclePostgres", "ChronicleSQLite", "ChronicleTesting", "TodoApp", "TodoDomain",
+                "Chronicle", "ChroniclePostgres", "ChronicleRuntime", "ChronicleSQLite", "ChronicleTesting", "TodoApp", "TodoDomain",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -152,22 +214,26 @@ let package = Package(
         .testTarget(
             name: "TodoDomainTests",
             dependencies: ["TodoDomain", "Chronicle", "ChronicleTesting"],
+            path: "Examples/Todo/Tests/TodoDomainTests",
             resources: [.copy("GoldenEvents")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TodoAppTests",
-            dependencies: ["TodoApp", "TodoDomain", "Chronicle", "ChronicleSQLite", "ChronicleTesting"],
+            dependencies: ["TodoApp", "TodoDomain", "Chronicle", "ChronicleRuntime", "ChronicleSQLite", "ChronicleTesting"],
+            path: "Examples/Todo/Tests/TodoAppTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "ChronicleHTTPTests",
+            name: "TodoHTTPTests",
             dependencies: [
-                "ChronicleHTTP", "Chronicle", "ChronicleSQLite", "ChronicleTesting", "TodoDomain", "TodoApp",
+                "TodoHTTP", "TodoApp", "TodoDomain", "Chronicle", "ChronicleHTTP", "ChronicleHTTPTesting", "ChronicleRuntime",
+                "ChronicleSQLite", "ChronicleTesting",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            path: "Examples/Todo/Tests/TodoHTTPTests",
             swiftSettings: swiftSettings
         ),
     ]

@@ -25,8 +25,16 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
     public var description: String { "\(status.code) \(message)" }
 }
 
+/// An error of a module (a decider's rejection, say) that the edge answers with a status of the module's
+/// choosing: the one way a module maps its errors to statuses (the domain itself knows no HTTP).
+public protocol APIErrorConvertible: Error {
+    /// The status and message to answer.
+    var apiError: APIError { get }
+}
+
 /// Turns every error into a JSON error body, the one place where errors become statuses: client
-/// mistakes keep their 4xx status and reason; a store conflict is a 409; storage that cannot take a write
+/// mistakes keep their 4xx status and reason; a module's error its ``APIErrorConvertible`` status;
+/// a store conflict is a 409; storage that cannot take a write
 /// now (disk full, database unreachable or too slow) is a 503 with the reason; a body the HTTP parser
 /// refuses is a 400; a client that went away is noted at debug level; anything else is logged and
 /// answered 500 without internals.
@@ -47,6 +55,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             return JSONBody.error(error.status, error.message)
+        case let error as any APIErrorConvertible:
+            return JSONBody.error(error.apiError.status, error.apiError.message)
         case let error as HTTPError:
             let message: String = switch error.status {
             case .notFound: "no route for \(request.method) \(request.uri.path)"
@@ -117,8 +127,8 @@ public enum HTTPLimits {
     public static let idleTimeout: Duration = .seconds(30)
 }
 
-/// JSON bodies in and out.
-enum JSONBody {
+/// JSON bodies in and out, the same rules for every module.
+public enum JSONBody {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -126,7 +136,7 @@ enum JSONBody {
     }()
 
     /// A JSON response.
-    static func response(_ status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {
+    public static func response(_ status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {
         let data = (try? encoder.encode(value)) ?? Data("{\"error\":\"response could not be encoded\"}".utf8)
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
@@ -134,7 +144,7 @@ enum JSONBody {
     }
 
     /// `{"error": message}` with `status`.
-    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+    public static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
         response(status, ["error": message])
     }
 
@@ -144,7 +154,7 @@ enum JSONBody {
     /// invalid UTF-8, JSON nested deeper than ``HTTPLimits/maxJSONDepth`` (checked by a linear scan
     /// before parsing), malformed JSON, anything but an object, a key given twice, and U+0000 in any
     /// string (not every backend can store it: invariant 9).
-    static func object(of request: Request, context: some RequestContext) async throws -> [String: JSONValue] {
+    public static func object(of request: Request, context: some RequestContext) async throws -> [String: JSONValue] {
         let bytes = Data(buffer: try await collect(request))
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [:] }
         guard String(validating: bytes, as: UTF8.self) != nil else { throw APIError.badRequest("the body is not valid UTF-8") }
@@ -266,7 +276,7 @@ enum JSONBody {
 
 extension [String: JSONValue] {
     /// A string field: nil when absent or null; 400 when of another type.
-    func string(_ key: String) throws -> String? {
+    public func string(_ key: String) throws -> String? {
         switch self[key] {
         case nil, .null?: return nil
         case .string(let s)?: return s
@@ -277,13 +287,15 @@ extension [String: JSONValue] {
 
 /// Reads query parameters, answering 400 for malformed ones.
 extension Request {
-    func position(_ name: String) throws -> GlobalPosition? {
+    /// The query parameter `name` as a position; nil when absent, 400 when malformed.
+    public func position(_ name: String) throws -> GlobalPosition? {
         guard let raw = uri.queryParameters.get(name) else { return nil }
         guard let value = Int64(raw), value >= 0 else { throw APIError.badRequest("\(name) must be a position (a whole number from 0)") }
         return GlobalPosition(rawValue: value)
     }
 
-    func limit(default value: Int) throws -> Int {
+    /// The `limit` query parameter, at most ``HTTPLimits/maxPageSize``; 400 when malformed.
+    public func limit(default value: Int) throws -> Int {
         guard let raw = uri.queryParameters.get("limit") else { return value }
         guard let limit = Int(raw), limit >= 1 else { throw APIError.badRequest("limit must be a whole number from 1") }
         return Swift.min(limit, HTTPLimits.maxPageSize)

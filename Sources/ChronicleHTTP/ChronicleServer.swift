@@ -5,10 +5,10 @@ import Hummingbird
 import Logging
 import Prometheus
 import ServiceLifecycle
-import TodoApp
+import ChronicleRuntime
 
-/// The HTTP server of `chronicle serve`: the Todo API, event browsing and the static pages, plus (unless
-/// told otherwise) the read models and reactors in the same process.
+/// The HTTP server of `chronicle serve`: every module's API and pages, event browsing, the live feed,
+/// the admin console, health and metrics, with the runtime's subscriptions beside it.
 public enum ChronicleServer {
     /// How the server runs.
     public struct Configuration: Sendable {
@@ -16,9 +16,7 @@ public enum ChronicleServer {
         public var host = "127.0.0.1"
         /// The port (default 8080; 0 picks a free one).
         public var port = 8080
-        /// Whether projectors and reactors run in this process (default true).
-        public var runsSubscriptions = true
-        /// Serve the pages from this folder instead of the bundled copy (for working on the pages).
+        /// Serve the pages at `/` from this folder instead of the home module's bundled copy (for working on them).
         public var publicFolder: String?
         /// The registry behind `GET /metrics` (Prometheus text format); nil: no such route. The caller
         /// bootstraps swift-metrics with a `PrometheusMetricsFactory` on the same registry.
@@ -47,10 +45,26 @@ public enum ChronicleServer {
         init(_ description: String) { self.description = description }
     }
 
-    /// The router with every route and middleware.
+    /// The router with every route and middleware: the edge's own routes (health, metrics, event browsing,
+    /// the live feed, the admin API) and every ``HTTPModule``'s, with their pages.
     public static func router(
-        service: TodoService, monitor: SubscriptionMonitor, configuration: Configuration, logger: Logger
+        runtime: ChronicleRuntime, monitor: SubscriptionMonitor, configuration: Configuration, logger: Logger
     ) -> Router<BasicRequestContext> {
+        let modules = runtime.modules.compactMap { $0 as? any HTTPModule }
+        let routes = RouteTable()
+        routes.get("/health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
+        if let registry = configuration.metrics {
+            routes.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            }
+        }
+        EventRoutes(store: runtime.store).register(on: routes)
+        LiveEvents(store: runtime.store, streams: LiveStreamLimit(maximum: configuration.maxLiveStreams)).register(on: routes)
+        AdminRoutes(monitor: monitor, store: runtime.store, checkpoints: runtime.checkpoints).register(on: routes)
+        for module in modules { module.addRoutes(to: routes, runtime: runtime) }
+
         // Every GET route answers HEAD too.
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         // Outermost first: metrics and security headers see the final answer, errors included.
@@ -61,40 +75,35 @@ public enum ChronicleServer {
         router.add(middleware: RequestHeadMiddleware())
         router.add(middleware: AccessMiddleware(policy: configuration.access))
         // Registered before the content-type rule and the pages, which middleware added later does not
-        // wrap: a wrong method is a 405 whatever its Content-Type.
-        for (path, allowed) in routeMethods { refuseOtherMethods(on: router, path: path, allowed: allowed) }
+        // wrap: a wrong method is a 405 whatever its Content-Type. (Each path is known from the table, so
+        // no route can be forgotten here.)
+        for (path, allowed) in routes.methodsByPath { refuseOtherMethods(on: router, path: path, allowed: allowed) }
         router.add(middleware: JSONCommandsOnlyMiddleware())
-        if let publicFolder = configuration.publicFolder ?? Bundle.module.resourceURL?.appendingPathComponent("Public").path {
-            router.add(middleware: FileMiddleware(publicFolder, searchForIndexHtml: true, logger: logger))
+        for pages in pageFolders(modules, configuration: configuration) {
+            router.add(
+                middleware: FileMiddleware(
+                    pages.folder, urlBasePath: pages.path == "/" ? nil : pages.path, searchForIndexHtml: true, logger: logger))
         }
-        router.get("/health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
-        if let registry = configuration.metrics {
-            router.get("/metrics") { _, _ in
-                Response(
-                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-            }
+        // Nothing touches the database before the runtime has prepared it (migrations, tables).
+        router.add(middleware: ReadinessMiddleware(runtime: runtime))
+        for route in routes.routes {
+            router.on(RouterPath(route.path), method: route.method, use: route.handler)
         }
-        TodoRoutes(service: service).register(on: router)
-        EventRoutes(store: service.store).register(on: router)
-        LiveEvents(store: service.store, streams: LiveStreamLimit(maximum: configuration.maxLiveStreams)).register(on: router)
-        AdminRoutes(monitor: monitor, store: service.store, checkpoints: service.checkpoints).register(on: router)
         return router
     }
 
-    /// Every route and the methods it takes: any other method on the same path is a 405 naming them.
-    /// (Hummingbird matches a literal path before a parameter, so each literal path is listed.) A route
-    /// added without its line here answers 404 for other methods; a method added to a route must be added
-    /// here too, or Hummingbird stops at start-up with "already has a handler" (caught by every HTTP test).
-    static let routeMethods: [(path: String, allowed: [HTTPRequest.Method])] = [
-        ("/todo/:id", [.post, .put]), ("/todo/:id/complete", [.post]), ("/todo/:id/abandon", [.post]),
-        ("/todo/:id/moveup", [.put]), ("/todo/:id/reopen", [.post]), ("/todo/:id/clear", [.post]),
-        ("/todos/outstanding", [.get]), ("/todos/scheduled", [.get]), ("/todos/completed", [.get]), ("/todos/board", [.get]),
-        ("/streams", [.get]), ("/streams/:name", [.get]), ("/log", [.get]),
-        ("/events/live", [.get]), ("/events/:id", [.get]), ("/health", [.get]), ("/metrics", [.get]),
-        ("/admin/api/subscriptions", [.get]), ("/admin/api/subscriptions/:name/:action", [.post]),
-        ("/admin/api/history", [.get]),
-    ]
+    /// The folders of static pages: the edge's own (the admin console, under `/admin/`), then each
+    /// module's; `publicFolder` replaces the folder served at `/`.
+    static func pageFolders(_ modules: [any HTTPModule], configuration: Configuration) -> [StaticPages] {
+        var folders: [StaticPages] = []
+        if let own = StaticPages(folder: Bundle.module.resourceURL?.appendingPathComponent("Public"), path: "/") { folders.append(own) }
+        for module in modules {
+            guard var pages = module.pages else { continue }
+            if pages.path == "/", let replacement = configuration.publicFolder { pages.folder = replacement }
+            folders.append(pages)
+        }
+        return folders
+    }
 
     static func refuseOtherMethods(on router: Router<BasicRequestContext>, path: String, allowed: [HTTPRequest.Method]) {
         let allow = (allowed + (allowed.contains(.get) ? [.head] : [])).map(\.rawValue).joined(separator: ", ")
@@ -107,14 +116,15 @@ public enum ChronicleServer {
         }
     }
 
-    /// The application: the HTTP server and, when configured, the subscriptions as a service beside it.
+    /// The application: the HTTP server of `runtime`'s modules, with the runtime (its subscriptions) as
+    /// a service beside it. `dependencies` run before the runtime and stop after it: the PostgreSQL client.
     public static func application(
-        service: TodoService, configuration: Configuration, logger: Logger = Logger(label: "chronicle.http"),
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        runtime: ChronicleRuntime, dependencies: [any Service] = [], configuration: Configuration,
+        logger: Logger = Logger(label: "chronicle.http"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let monitor = SubscriptionMonitor(runners: service.runners, store: service.store, checkpoints: service.checkpoints)
+        let monitor = SubscriptionMonitor(runners: runtime.runners, store: runtime.store, checkpoints: runtime.checkpoints)
         var app = Application(
-            router: router(service: service, monitor: monitor, configuration: configuration, logger: logger),
+            router: router(runtime: runtime, monitor: monitor, configuration: configuration, logger: logger),
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [ParseErrorResponder()],
@@ -122,29 +132,23 @@ public enum ChronicleServer {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Chronicle"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
-        app.addServices(MonitorService(monitor: monitor), SubscriptionsService(service: service, workers: configuration.runsSubscriptions))
+        // Shut down in reverse: the server first, then the monitor, the runtime, and the dependencies last.
+        app.addServices(dependencies)
+        app.addServices(runtime, MonitorService(monitor: monitor))
         return app
     }
 }
 
-/// Runs the read models and reactors (when `workers`) until graceful shutdown.
-public struct SubscriptionsService: Service {
-    let service: TodoService
-    let workers: Bool
+/// Holds a request until the runtime has prepared the database; a database that cannot be prepared
+/// is a 503 (through ``JSONErrorMiddleware``).
+struct ReadinessMiddleware<Context: RequestContext>: RouterMiddleware {
+    let runtime: ChronicleRuntime
 
-    /// Runs `service`'s subscriptions when `workers` is true; otherwise only what live readers need.
-    public init(service: TodoService, workers: Bool) {
-        self.service = service
-        self.workers = workers
-    }
-
-    public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await service.run(workers: workers)
-        }
-        // With nothing to run (SQLite without workers) the service must still not end: a service that
-        // returns would shut the whole server down.
-        try? await gracefulShutdown()
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        try await runtime.prepare()
+        return try await next(request, context)
     }
 }
 

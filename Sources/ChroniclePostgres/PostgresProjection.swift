@@ -57,11 +57,16 @@ public final class PostgresProjection<Model: SQLReadModel>: Projection {
     /// The ownership fence; nil when a single process runs every subscription.
     public let fence: SubscriptionFence?
 
-    /// Makes the projection and creates its tables if needed.
-    public init(_ model: Model, database: PostgresDatabase, fence: SubscriptionFence? = nil) async throws {
+    /// Makes the projection; ``prepare()`` creates its tables.
+    public init(_ model: Model, database: PostgresDatabase, fence: SubscriptionFence? = nil) {
         self.model = model
         self.database = database
         self.fence = fence
+    }
+
+    /// Creates the read model's tables if they are missing.
+    public func prepare() async throws {
+        let (model, database) = (self.model, self.database)
         try await database.withTransaction { connection in
             // Creating tables concurrently from several processes needs one at a time.
             try await connection.takeMigrationLock(logger: database.logger)
@@ -126,7 +131,11 @@ extension SQLStatement {
             switch argument {
             case .null: binds.appendNull()
             case .integer(let i): binds.append(i)
+            case .double(let d): binds.append(d)
+            case .decimal(let d): binds.append(NumericText(text: d.canonicalText))
+            case .bool(let b): binds.append(b)
             case .text(let s): binds.append(s)
+            case .timestamp(let t): binds.append(Timestamptz(timestamp: t))
             }
         }
         return PostgresQuery(unsafeSQL: sql, binds: binds)
@@ -134,23 +143,85 @@ extension SQLStatement {
 }
 
 extension PostgresDatabase: SQLQuerying {
+    /// The rows `statement` selects, each value read back by its column's type (see ``SQLValue``).
     public func rows(_ statement: SQLStatement) async throws -> [SQLRow] {
         try await withConnection { connection in
             var rows: [SQLRow] = []
             for try await row in try await connection.query(statement.postgresQuery, logger: self.logger) {
                 var values: SQLRow = [:]
-                for cell in row {
-                    if cell.bytes == nil {
-                        values[cell.columnName] = .null
-                    } else if [.int2, .int4, .int8].contains(cell.dataType) {
-                        values[cell.columnName] = .integer(try cell.decode(Int64.self))
-                    } else {
-                        values[cell.columnName] = .text(try cell.decode(String.self))
-                    }
-                }
+                for cell in row { values[cell.columnName] = try SQLValue(cell) }
                 rows.append(values)
             }
             return rows
         }
+    }
+}
+
+extension SQLValue {
+    /// A cell (in PostgreSQL's binary format) as the value it holds.
+    init(_ cell: PostgresCell) throws {
+        guard var bytes = cell.bytes else {
+            self = .null
+            return
+        }
+        switch cell.dataType {
+        case .int2, .int4, .int8: self = .integer(try cell.decode(Int64.self))
+        case .float4, .float8: self = .double(try cell.decode(Double.self))
+        case .bool: self = .bool(try cell.decode(Bool.self))
+        case .numeric:
+            guard cell.format == .binary, let decimal = NumericText.decimal(fromBinary: &bytes) else {
+                throw EventStoreError.storage("column \(cell.columnName): a numeric value that cannot be read")
+            }
+            self = .decimal(decimal)
+        case .timestamptz, .timestamp:
+            guard cell.format == .binary, let microseconds = bytes.readInteger(as: Int64.self) else {
+                throw EventStoreError.storage("column \(cell.columnName): a timestamp that cannot be read")
+            }
+            self = .timestamp(SQLTimestamp(microsecondsSince1970: microseconds + Timestamptz.microseconds2000))
+        default: self = .text(try cell.decode(String.self))
+        }
+    }
+}
+
+/// A decimal bound as `numeric` in text form: PostgreSQL parses its digits exactly.
+struct NumericText: PostgresNonThrowingEncodable {
+    let text: String
+
+    static var psqlType: PostgresDataType { .numeric }
+    static var psqlFormat: PostgresFormat { .text }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        byteBuffer.writeString(text)
+    }
+
+    /// Reads `numeric`'s binary form: digit count, weight (of the first digit, in powers of 10 000),
+    /// sign, display scale, then base-10 000 digits. Nil for NaN, infinities or malformed bytes.
+    static func decimal(fromBinary buffer: inout ByteBuffer) -> Decimal? {
+        guard let count = buffer.readInteger(as: Int16.self), let weight = buffer.readInteger(as: Int16.self),
+            let sign = buffer.readInteger(as: UInt16.self), buffer.readInteger(as: Int16.self) != nil, count >= 0,
+            sign == 0x0000 || sign == 0x4000
+        else { return nil }
+        var value = Decimal(0)
+        for index in 0..<Int(count) {
+            guard let digit = buffer.readInteger(as: Int16.self), (0..<10_000).contains(digit) else { return nil }
+            // digit × 10 000^(weight − index), exactly: a decimal keeps a power-of-ten exponent.
+            value += Decimal(sign: .plus, exponent: 4 * (Int(weight) - index), significand: Decimal(Int(digit)))
+        }
+        return sign == 0x4000 ? -value : value
+    }
+}
+
+/// A timestamp bound as `timestamptz`: microseconds since 2000-01-01T00:00:00Z.
+struct Timestamptz: PostgresNonThrowingEncodable {
+    let timestamp: SQLTimestamp
+
+    /// 2000-01-01T00:00:00Z in microseconds since 1970.
+    static let microseconds2000: Int64 = 946_684_800_000_000
+
+    static var psqlType: PostgresDataType { .timestamptz }
+    static var psqlFormat: PostgresFormat { .binary }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        byteBuffer.writeInteger(timestamp.microsecondsSince1970 - Self.microseconds2000)
     }
 }

@@ -1,5 +1,7 @@
 import Chronicle
+import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Runs a ``SQLReadModel`` in the SQLite file as a ``Projection``: each batch's statements and its
 /// checkpoint commit in one transaction, so a crash never applies an event twice or skips one.
@@ -9,11 +11,15 @@ public final class SQLiteProjection<Model: SQLReadModel>: Projection {
     /// The database holding its tables and its checkpoint.
     public let database: SQLiteDatabase
 
-    /// Makes the projection and creates its tables if needed.
-    public init(_ model: Model, database: SQLiteDatabase) async throws {
+    /// Makes the projection; ``prepare()`` creates its tables.
+    public init(_ model: Model, database: SQLiteDatabase) {
         self.model = model
         self.database = database
-        try await database.write { db in try db.run(model.createStatements) }
+    }
+
+    /// Creates the read model's tables if they are missing.
+    public func prepare() async throws {
+        try await database.write { [model] db in try db.run(model.createStatements) }
     }
 
     public var name: String { model.name }
@@ -42,22 +48,54 @@ public final class SQLiteProjection<Model: SQLReadModel>: Projection {
 }
 
 extension SQLiteDatabase: SQLQuerying {
+    /// The rows `statement` selects, each value read back as the kind it was written (see ``SQLValue``):
+    /// SQLite keeps no booleans, decimals or timestamps, so a column's declared type says which it holds.
     public func rows(_ statement: SQLStatement) async throws -> [SQLRow] {
         try await read { db in
-            try Row.fetchAll(db, sql: statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
-                .map { row in
-                    var values: SQLRow = [:]
-                    for (column, value) in row {
-                        switch value.storage {
-                        case .null: values[column] = .null
-                        case .int64(let i): values[column] = .integer(i)
-                        case .double(let d): values[column] = .integer(Int64(d))
-                        case .string(let s): values[column] = .text(s)
-                        case .blob(let b): values[column] = .text(String(decoding: b, as: UTF8.self))
-                        }
-                    }
-                    return values
+            let prepared = try db.makeStatement(sql: statement.sql)
+            let declared: [String] = (0..<prepared.columnCount).map { index in
+                sqlite3_column_decltype(prepared.sqliteStatement, Int32(index)).map { String(cString: $0).uppercased() } ?? ""
+            }
+            let names = prepared.columnNames
+            return try Row.fetchAll(prepared, arguments: StatementArguments(statement.arguments.map(\.databaseValue))).map { row in
+                var values: SQLRow = [:]
+                for (index, value) in row.databaseValues.enumerated() {
+                    values[names[index]] = SQLValue(value, declaredType: declared[index])
                 }
+                return values
+            }
+        }
+    }
+}
+
+extension SQLValue {
+    /// The value SQLite stored, read by the column's declared type (empty for an expression).
+    init(_ value: DatabaseValue, declaredType: String) {
+        let isDecimal = declaredType.hasPrefix("DECIMAL") || declaredType.hasPrefix("NUMERIC")
+        switch value.storage {
+        case .null:
+            self = .null
+        case .int64(let i):
+            if declaredType.hasPrefix("BOOL") {
+                self = .bool(i != 0)
+            } else if isDecimal {
+                self = .decimal(Decimal(i))
+            } else {
+                self = .integer(i)
+            }
+        case .double(let d):
+            // A decimal column holds a REAL only after SQL arithmetic on it: its shortest digits.
+            self = isDecimal ? Decimal(string: "\(d)").map(SQLValue.decimal) ?? .double(d) : .double(d)
+        case .string(let s):
+            if declaredType.hasPrefix("TIMESTAMP"), let timestamp = SQLTimestamp(iso8601: s) {
+                self = .timestamp(timestamp)
+            } else {
+                self = .text(s)
+            }
+        case .blob(let bytes):
+            // Only decimals are written as BLOBs (their digits, exactly).
+            let digits = String(decoding: bytes, as: UTF8.self)
+            self = Decimal(string: digits).map(SQLValue.decimal) ?? .text(digits)
         }
     }
 }
@@ -77,7 +115,12 @@ extension SQLValue {
         switch self {
         case .null: .null
         case .integer(let i): i.databaseValue
+        case .double(let d): d.databaseValue
+        // Digits as a BLOB: a DECIMAL column (NUMERIC affinity) would turn text digits into a REAL.
+        case .decimal(let d): Data(d.canonicalText.utf8).databaseValue
+        case .bool(let b): (b ? 1 : 0).databaseValue
         case .text(let s): s.databaseValue
+        case .timestamp(let t): t.description.databaseValue
         }
     }
 }

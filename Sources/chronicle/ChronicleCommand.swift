@@ -1,13 +1,10 @@
 import ArgumentParser
 import Chronicle
-import ChronicleHTTP
-import ChronicleSQLite
 import ChroniclePostgres
+import ChronicleRuntime
+import ChronicleSQLite
 import Foundation
-import Hummingbird
 import Logging
-import Metrics
-import Prometheus
 import ServiceLifecycle
 import TodoApp
 
@@ -30,9 +27,6 @@ struct StorageOptions: ParsableArguments {
 
     @Option(help: "Read the PostgreSQL password from this file (its first line), instead of from the URL.")
     var postgresPasswordFile: String?
-
-    @Option(help: "The mailbox file the notifier writes to (default: beside the SQLite file; chronicle.mailbox on PostgreSQL).")
-    var mailbox: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -67,120 +61,37 @@ struct StorageOptions: ParsableArguments {
         }
     }
 
-    /// Migrates `database` (its client running), or fails within its operation timeout naming host and port: a mistyped
-    /// URL or a server that is down is an error at once, not a silent retry loop.
-    static func connect(_ database: PostgresDatabase) async throws {
-        do {
-            try await database.migrate()
-        } catch {
-            let reason = await database.diagnose() ?? "\(error)"
-            throw OperatorError("cannot use PostgreSQL at \(database.endpoint): \(reason)")
-        }
+    /// The runtime's backend: PostgreSQL when `postgres` is given, else the SQLite file.
+    func backend(postgres: PostgresDatabase?) -> ChronicleRuntime.Backend {
+        postgres.map(ChronicleRuntime.Backend.postgres) ?? .sqlite(path: database)
     }
 
-    /// Runs `body` with the Todo service on the chosen storage (and the PostgreSQL client running).
-    func withService(postgres database: PostgresDatabase?, _ body: (TodoService) async throws -> Void) async throws {
-        guard let database else {
-            var configuration = TodoService.Configuration(databasePath: self.database)
-            configuration.mailboxPath = mailbox
-            return try await body(try await TodoService(configuration: configuration))
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await database.run() }
-            defer { group.cancelAll() }
-            try await Self.connect(database)
-            var configuration = TodoService.Configuration(backend: .postgres(database))
-            configuration.mailboxPath = mailbox
-            try await body(try await TodoService(configuration: configuration))
-        }
+    /// Runs `services` (the PostgreSQL client first, when there is one, so that it stops last) until
+    /// SIGTERM or SIGINT; a database that cannot be prepared is an operator's error naming host and port.
+    static func run(_ services: [any Service], logger: Logger) async throws {
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await reportingStorageFailures { try await group.run() }
     }
 }
 
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Serve the TodoMVC page, the Todo API, the event browser and the admin console; run the read models and the notifier.")
-
-    @Option(help: "The port to listen on (0 picks a free one).")
-    var port = 8080
-
-    @Option(help: "The address to listen on.")
-    var host = "127.0.0.1"
-
-    @OptionGroup var storage: StorageOptions
-
-    @Flag(help: "Serve HTTP only; run no projector or reactor in this process (run `chronicle worker` beside it).")
-    var noWorkers = false
-
-    @Option(help: "Serve the pages from this folder instead of the bundled copy (for working on them).")
-    var publicDir: String?
-
-    @Flag(help: "Use PostgreSQL at DATABASE_URL (without this flag or --postgres, serve stays on the SQLite file even when DATABASE_URL is set).")
-    var postgresFromEnvironment = false
-
-    @Option(help: "Read the admin credential from this file (first line); CHRONICLE_ADMIN_TOKEN works too. Required to listen on anything but loopback; with it, /admin and the admin API answer 401 without it (HTTP basic, any user name, or Authorization: Bearer).")
-    var adminTokenFile: String?
-
-    @Option(help: "A host name requests may name in their Host header besides localhost and IP addresses (repeatable).")
-    var allowedHost: [String] = []
-
-    func run() async throws {
-        storage.bootstrapLogging()
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let logger = Logger(label: "chronicle")
-        var server = ChronicleServer.Configuration()
-        server.host = host
-        server.port = port
-        server.runsSubscriptions = !noWorkers
-        server.publicFolder = publicDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        server.metrics = registry
-        server.access = AccessPolicy(adminToken: try adminToken(), allowedHosts: Set(allowedHost.map { $0.lowercased() }))
-        do { try server.validate() } catch { throw OperatorError(error.description) }
-        // SQLite unless --postgres or --postgres-from-environment is given: a DATABASE_URL in the
-        // environment alone does not switch `serve`.
-        let postgres = try storage.postgresDatabase(fromEnvironment: postgresFromEnvironment)
-        try await storage.withService(postgres: postgres) { service in
-            let where_ = postgres.map { "PostgreSQL at \($0.endpoint)" } ?? storage.database
-            let app = ChronicleServer.application(service: service, configuration: server) { [host] port in
-                logger.notice("Chronicle is serving", metadata: ["url": "http://\(host):\(port)", "database": "\(where_)"])
-            }
-            try await app.runService()
-        }
-    }
-
-    /// The admin credential: `--admin-token-file`, else `CHRONICLE_ADMIN_TOKEN`, else none.
-    func adminToken() throws -> String? {
-        if let file = adminTokenFile {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                let token = text.split(whereSeparator: \.isNewline).first.map(String.init), !token.isEmpty
-            else { throw OperatorError("cannot read an admin credential from \(file) (--admin-token-file)") }
-            return token
-        }
-        return ProcessInfo.processInfo.environment["CHRONICLE_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+/// Runs `body`, turning storage that cannot be prepared into an operator's error (host, port, reason).
+func reportingStorageFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as EventStoreError {
+        guard case .unavailable(let reason) = error else { throw error }
+        throw OperatorError(reason)
     }
 }
 
-struct Worker: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run the read models and the notifier on PostgreSQL, sharing them with other workers.",
-        discussion: "Each projection or reactor is owned by one live worker at a time; a survivor takes over within seconds when its owner dies.")
+/// The Todo application's own options.
+struct TodoOptions: ParsableArguments {
+    @Option(help: "The mailbox file the Todo notifier writes to (default: beside the SQLite file; chronicle.mailbox on PostgreSQL).")
+    var mailbox: String?
 
-    @OptionGroup var storage: StorageOptions
-
-    func run() async throws {
-        storage.bootstrapLogging()
-        guard let postgres = try storage.postgresDatabase(fromEnvironment: true) else {
-            throw ValidationError("a worker needs PostgreSQL: pass --postgres URL or set DATABASE_URL")
-        }
-        let logger = Logger(label: "chronicle.worker")
-        try await storage.withService(postgres: postgres) { service in
-            logger.notice("worker started", metadata: ["pid": "\(ProcessInfo.processInfo.processIdentifier)"])
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: [SubscriptionsService(service: service, workers: true)], gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
-            try await group.run()
-        }
+    /// The Todo module, mailing to `--mailbox` or the default mailbox of `backend`.
+    func module(for backend: ChronicleRuntime.Backend) throws -> TodoModule {
+        TodoModule(mailSink: try FileMailbox(path: mailbox ?? TodoModule.defaultMailboxPath(for: backend), today: TodoModule.utcToday))
     }
 }
 
@@ -192,10 +103,12 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         storage.bootstrapLogging()
         if let postgres = try storage.postgresDatabase(fromEnvironment: true) {
+            // A runtime without modules: preparing it is migrating.
+            let runtime = try ChronicleRuntime(configuration: .init(backend: .postgres(postgres)), modules: [])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await postgres.run() }
                 defer { group.cancelAll() }
-                try await StorageOptions.connect(postgres)
+                try await reportingStorageFailures { try await runtime.prepare() }
                 print("PostgreSQL schema at migrations \(try await postgres.appliedMigrations().map(String.init).joined(separator: ", "))")
             }
         } else {

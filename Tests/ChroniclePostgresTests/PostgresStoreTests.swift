@@ -123,7 +123,7 @@ struct PostgresProjectionTests {
     @Test func aFailingCheckpointWriteKeepsNoRows() async throws {
         try await PostgresTestDatabase.withDatabase { database in
             let events = try await Self.twoEvents(PostgresEventStore(database: database))
-            let projection = try await PostgresProjection(CountingReadModel(), database: database)
+            let projection = try await PostgresProjection(CountingReadModel(), database: database).prepared()
             try await database.execute(
                 """
                 CREATE FUNCTION refuse_checkpoint() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -143,7 +143,7 @@ struct PostgresProjectionTests {
         try await PostgresTestDatabase.withDatabase { database in
             let events = try await Self.twoEvents(PostgresEventStore(database: database))
             let fence = SubscriptionFence(name: "type_counts")
-            let projection = try await PostgresProjection(CountingReadModel(), database: database, fence: fence)
+            let projection = try await PostgresProjection(CountingReadModel(), database: database, fence: fence).prepared()
             let checkpoints = PostgresCheckpointStore(database: database, fence: fence)
             try await database.execute(
                 "INSERT INTO subscription_owners (name, epoch, owner, acquired_at) VALUES ('type_counts', 2, 'the-new-owner', now())")
@@ -165,7 +165,15 @@ struct PostgresProjectionTests {
         try await PostgresTestDatabase.withDatabase { database in
             try await SQLProjectionContract.resettingOneLeavesEveryOtherCheckpoint(
                 store: PostgresEventStore(database: database), checkpoints: PostgresCheckpointStore(database: database),
-                projection: { try await PostgresProjection($0, database: database) }, rows: { try await database.rows($0) })
+                projection: { try await PostgresProjection($0, database: database).prepared() }, rows: { try await database.rows($0) })
+        }
+    }
+
+    @Test func readModelValuesRoundTripExactly() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            try await SQLValueContract.valuesRoundTripExactly(
+                store: PostgresEventStore(database: database), projection: { try await PostgresProjection($0, database: database).prepared() },
+                rows: { try await database.rows($0) })
         }
     }
 }

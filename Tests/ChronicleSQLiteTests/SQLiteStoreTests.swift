@@ -118,13 +118,13 @@ import Testing
         _ = try await store.append([StoreContract.event("A"), StoreContract.event("B"), StoreContract.event("Poison"), StoreContract.event("A")], to: stream, expecting: .any)
         let events = try await store.readAll(after: .start, limit: 10)
 
-        let failing = try await SQLiteProjection(TypeCounts(failOn: "Poison"), database: database)
+        let failing = try await SQLiteProjection(TypeCounts(failOn: "Poison"), database: database).prepared()
         await #expect(throws: CodecError.self) { try await failing.consume(events) }
         // The batch failed at its third event: neither the first two rows nor the checkpoint were kept.
         #expect(try await counts(database).isEmpty)
         #expect(try await failing.checkpoint() == .start)
 
-        let healthy = try await SQLiteProjection(TypeCounts(failOn: nil), database: database)
+        let healthy = try await SQLiteProjection(TypeCounts(failOn: nil), database: database).prepared()
         try await healthy.consume(Array(events[0..<2]))
         #expect(try await healthy.checkpoint() == 2)
         // A batch handed over again (e.g. after a crash before the runner saw the commit) is not applied twice.
@@ -145,7 +145,7 @@ import Testing
         let store = SQLiteEventStore(database: database)
         _ = try await store.append([StoreContract.event("A"), StoreContract.event("B")], to: StreamName("thing-1"), expecting: .any)
         let events = try await store.readAll(after: .start, limit: 10)
-        let projection = try await SQLiteProjection(TypeCounts(failOn: nil), database: database)
+        let projection = try await SQLiteProjection(TypeCounts(failOn: nil), database: database).prepared()
         try await database.write { db in
             for operation in ["INSERT", "UPDATE"] {
                 try db.execute(
@@ -165,7 +165,15 @@ import Testing
         let database = try SQLiteDatabase(path: directory.path("p.sqlite"))
         try await SQLProjectionContract.resettingOneLeavesEveryOtherCheckpoint(
             store: SQLiteEventStore(database: database), checkpoints: SQLiteCheckpointStore(database: database),
-            projection: { try await SQLiteProjection($0, database: database) }, rows: { try await database.rows($0) })
+            projection: { try await SQLiteProjection($0, database: database).prepared() }, rows: { try await database.rows($0) })
+    }
+
+    @Test func readModelValuesRoundTripExactly() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.path("values.sqlite"))
+        try await SQLValueContract.valuesRoundTripExactly(
+            store: SQLiteEventStore(database: database), projection: { try await SQLiteProjection($0, database: database).prepared() },
+            rows: { try await database.rows($0) })
     }
 
     @Test func aRunnerStopsAtAPoisonEventWithItsPositionAndResumesAfterAFix() async throws {
@@ -173,7 +181,7 @@ import Testing
         let database = try SQLiteDatabase(path: directory.path("p.sqlite"))
         let store = SQLiteEventStore(database: database)
         _ = try await store.append([StoreContract.event("A"), StoreContract.event("Poison"), StoreContract.event("B")], to: StreamName("thing-1"), expecting: .any)
-        let runner = SubscriptionRunner(try await SQLiteProjection(TypeCounts(failOn: "Poison"), database: database), kind: .projection, store: store)
+        let runner = SubscriptionRunner(try await SQLiteProjection(TypeCounts(failOn: "Poison"), database: database).prepared(), kind: .projection, store: store)
         let task = Task { await runner.run() }
         defer { task.cancel() }
         let deadline = ContinuousClock.now.advanced(by: .seconds(10))

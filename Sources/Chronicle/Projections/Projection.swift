@@ -17,8 +17,21 @@ public protocol EventConsumer: Sendable {
 /// transaction, so that a crash never applies an event twice or skips one. Rebuilding (``reset()`` then
 /// reading from the start) never runs a reactor.
 public protocol Projection: EventConsumer {
+    /// Creates what the read model needs (its tables) if missing; called before the projection runs.
+    func prepare() async throws
     /// Drops the read model and its checkpoint, so that it is rebuilt from the start of the log.
     func reset() async throws
+}
+
+extension Projection {
+    /// Nothing to create.
+    public func prepare() async throws {}
+
+    /// The projection, prepared.
+    public func prepared() async throws -> Self {
+        try await prepare()
+        return self
+    }
 }
 
 /// A projection whose read model is a value in memory; state and checkpoint change together.

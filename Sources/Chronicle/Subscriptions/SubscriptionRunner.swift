@@ -62,7 +62,8 @@ public final class SubscriptionRunner: Sendable {
     public let consumer: any EventConsumer
     /// What kind of consumer it is.
     public let kind: SubscriptionStatus.Kind
-    private let store: any EventStore
+    /// The store it follows.
+    public let store: any EventStore
     private let configuration: Configuration
     private let logger: Logger
     private let status: Mutex<SubscriptionStatus>

@@ -5,13 +5,13 @@ import Hummingbird
 
 /// The admin console's API: subscriptions with their state and lag, their controls, and the history
 /// behind the console's chart.
-struct AdminRoutes<Context: RequestContext> {
+struct AdminRoutes {
     let monitor: SubscriptionMonitor
     let store: any EventStore
     /// Where checkpoints are stored: a subscription another process runs is shown at its stored checkpoint.
     let checkpoints: any CheckpointStore
 
-    func register(on router: Router<Context>) {
+    func register(on router: RouteTable) {
         // The router treats /admin and /admin/ alike: redirect the first, and leave the second to the
         // file middleware (a 404 from here makes it serve admin/index.html).
         router.get("/admin") { request, _ in

@@ -3,10 +3,10 @@ import Foundation
 import Hummingbird
 
 /// Event browsing for tools and tests: the streams, one stream's events, the global log.
-struct EventRoutes<Context: RequestContext> {
+struct EventRoutes {
     let store: any EventStore
 
-    func register(on router: Router<Context>) {
+    func register(on router: RouteTable) {
         router.get("/streams") { request, _ in
             let after: StreamName?
             do {

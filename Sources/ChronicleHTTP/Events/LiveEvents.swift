@@ -9,7 +9,7 @@ import Synchronization
 /// `GET /events/live?after=N`: the log as server-sent events, catch-up then live. Each message's `id` is
 /// the event's position (so a reconnecting `EventSource` resumes with `Last-Event-ID`) and its `data`
 /// the event as `/log` shows it. A comment line every 15 s keeps proxies open and finds closed clients.
-struct LiveEvents<Context: RequestContext> {
+struct LiveEvents {
     let store: any EventStore
     /// How many streams may be open at once.
     let streams: LiveStreamLimit
@@ -19,7 +19,7 @@ struct LiveEvents<Context: RequestContext> {
     static var keepAlive: Duration { .seconds(15) }
     static var lastEventID: HTTPField.Name? { HTTPField.Name("Last-Event-ID") }
 
-    func register(on router: Router<Context>) {
+    func register(on router: RouteTable) {
         router.get("/events/live") { request, _ in
             let resume = Self.lastEventID.flatMap { request.headers[$0] }.flatMap { Int64($0) }
             let after = try request.position("after") ?? resume.map { GlobalPosition(rawValue: max(0, $0)) } ?? .start

@@ -1,11 +1,12 @@
 import Foundation
+import ChronicleHTTPTesting
 import Testing
 
 /// Runs the built `todo` binary against a live server, as a user would.
 @Suite struct CLITests {
     static let binary = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent(".build/debug/todo").path
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/todo").path
 
     struct Run {
         let status: Int32

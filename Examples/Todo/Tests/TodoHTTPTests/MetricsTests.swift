@@ -3,6 +3,7 @@ import ChronicleHTTP
 import Foundation
 import Metrics
 import Prometheus
+import ChronicleHTTPTesting
 import Testing
 
 /// The one process-wide metrics bootstrap of the test run (swift-metrics allows one).

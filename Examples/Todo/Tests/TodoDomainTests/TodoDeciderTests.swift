@@ -125,6 +125,5 @@ let added = Todo.Event.added(milk)
         #expect(Todo.Rejection.titleBlank.description == "title is blank")
         #expect(Todo.Rejection.invalidDate(field: "due_date").description == "due_date is invalid")
         #expect(Todo.Rejection.blank(field: "completed_on").description == "completed_on is blank")
-        #expect(Todo.Rejection.titleBlank.isInputError && !Todo.Rejection.doesNotExist(id).isInputError)
     }
 }

@@ -1,6 +1,7 @@
 import Chronicle
 import ChronicleTesting
 import Foundation
+import ChronicleHTTPTesting
 import Testing
 
 @Suite struct EventAPITests {
@@ -71,8 +72,8 @@ import Testing
             #expect(try await client.get("/todos/board?after=\(added.position)").status == 200)
             await eventually("the notifier catches up") { first.service.notifier.currentStatus.checkpoint == 1 }
         }
-        let webOnly = try await Harness(directory: first.directory)
-        try await webOnly.run(workers: false) { client in
+        let webOnly = try await Harness(directory: first.directory, workers: false)
+        try await webOnly.run { client in
             _ = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "y"}"#)
             let answer = try await client.get("/admin/api/subscriptions")
             guard case .array(let rows)? = answer["subscriptions"] else { return #expect(Bool(false), "\(answer)") }

@@ -8,51 +8,55 @@ import Foundation
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
+import ChronicleRuntime
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Prometheus
-import TodoApp
-import Testing
 
-/// A live `chronicle serve` on a temporary SQLite file, on a free port, with its subscriptions running.
-struct Harness {
-    let directory: TemporaryDirectory
-    let service: TodoService
-    let metrics: PrometheusCollectorRegistry?
+/// A live server of a runtime's modules on a free port, on a temporary SQLite file, its subscriptions
+/// running (unless told otherwise) with a short poll interval.
+public struct TestServer: Sendable {
+    /// Where the SQLite file lives.
+    public let directory: TemporaryDirectory
+    /// The runtime the server serves.
+    public let runtime: ChronicleRuntime
 
-    init(maxCommandAttempts: Int = 5, directory: TemporaryDirectory? = nil, metrics: PrometheusCollectorRegistry? = nil) async throws {
-        self.metrics = metrics
+    /// A server of `modules` on `database` in `directory` (a new one by default).
+    public init(
+        modules: [any ApplicationModule], directory: TemporaryDirectory? = nil, database: String = "chronicle.sqlite", workers: Bool = true
+    ) throws {
         self.directory = try directory ?? TemporaryDirectory()
-        var configuration = TodoService.Configuration(databasePath: self.directory.path("todo.sqlite"))
+        var configuration = ChronicleRuntime.Configuration(sqlitePath: self.directory.path(database))
         configuration.subscriptions.pollInterval = .milliseconds(50)
-        configuration.maxCommandAttempts = maxCommandAttempts
-        service = try await TodoService(configuration: configuration, today: { "2026-11-22" })
+        configuration.runsSubscriptions = workers
+        runtime = try ChronicleRuntime(configuration: configuration, modules: modules)
     }
 
-    /// Runs `body` against the live server.
-    func run<T: Sendable>(
-        workers: Bool = true, configure: (inout ChronicleServer.Configuration) -> Void = { _ in },
-        _ body: @Sendable (Client) async throws -> T
+    /// Runs `body` against the live server, `configure` changing its configuration first.
+    public func run<T: Sendable>(
+        configure: (inout ChronicleServer.Configuration) -> Void = { _ in }, _ body: @Sendable (Client) async throws -> T
     ) async throws -> T {
         var server = ChronicleServer.Configuration()
         server.port = 0
-        server.runsSubscriptions = workers
-        server.metrics = metrics
         configure(&server)
-        let app = ChronicleServer.application(service: service, configuration: server)
+        let app = ChronicleServer.application(runtime: runtime, configuration: server)
         return try await app.test(.live) { client in try await body(Client(client: client)) }
     }
 
     /// A JSON client.
-    struct Client: Sendable {
+    public struct Client: Sendable {
         let client: any TestClientProtocol
 
-        var port: Int { client.port ?? 0 }
+        public init(client: any TestClientProtocol) {
+            self.client = client
+        }
+
+        /// The server's port.
+        public var port: Int { client.port ?? 0 }
 
         /// Sends `body` (raw bytes) and answers the status and the body parsed as JSON (or a string).
         @discardableResult
-        func send(
+        public func send(
             _ method: HTTPRequest.Method, _ uri: String, bytes: [UInt8]? = nil, contentType: String = "application/json",
             headers extra: HTTPFields = [:]
         ) async throws -> Answer {
@@ -70,15 +74,15 @@ struct Harness {
         }
 
         @discardableResult
-        func send(_ method: HTTPRequest.Method, _ uri: String, json: String) async throws -> Answer {
+        public func send(_ method: HTTPRequest.Method, _ uri: String, json: String) async throws -> Answer {
             try await send(method, uri, bytes: Array(json.utf8))
         }
 
-        func get(_ uri: String) async throws -> Answer { try await send(.get, uri) }
+        public func get(_ uri: String) async throws -> Answer { try await send(.get, uri) }
     }
 
     /// Sends one request on a connection of its own (URLSession with an ephemeral configuration).
-    static func sendOnNewConnection(port: Int, method: String, path: String, body: String) async throws -> Answer {
+    public static func sendOnNewConnection(port: Int, method: String, path: String, body: String) async throws -> Answer {
         guard let url = URL(string: "http://127.0.0.1:\(port)\(path)") else { throw URLError(.badURL) }
         var request = URLRequest(url: url)
         request.httpMethod = method
@@ -91,68 +95,77 @@ struct Harness {
         return Answer(status: status, json: try? JSONDecoder().decode(JSONValue.self, from: data), text: String(decoding: data, as: UTF8.self))
     }
 
-    struct Answer: Sendable, CustomStringConvertible {
-        let status: Int
-        let json: JSONValue?
-        let text: String
-        var headers: HTTPFields = [:]
+    public struct Answer: Sendable, CustomStringConvertible {
+        public let status: Int
+        public let json: JSONValue?
+        public let text: String
+        public var headers: HTTPFields = [:]
 
-        var error: String? {
+        public init(status: Int, json: JSONValue?, text: String, headers: HTTPFields = [:]) {
+            self.status = status
+            self.json = json
+            self.text = text
+            self.headers = headers
+        }
+
+        public var error: String? {
             if case .object(let o)? = json, case .string(let e)? = o["error"] { e } else { nil }
         }
 
-        subscript(key: String) -> JSONValue? {
+        public subscript(key: String) -> JSONValue? {
             if case .object(let o)? = json { o[key] } else { nil }
         }
 
-        var array: [JSONValue] {
+        public var array: [JSONValue] {
             if case .array(let a)? = json { a } else { [] }
         }
 
-        var position: Int64 {
+        public var position: Int64 {
             if case .number(let n)? = self["position"] { Int64(n) } else { -1 }
         }
 
-        var description: String { "\(status) \(text)" }
+        public var description: String { "\(status) \(text)" }
     }
 }
 
 extension JSONValue {
-    subscript(key: String) -> JSONValue? {
+    /// The member `key` of an object; nil otherwise.
+    public subscript(key: String) -> JSONValue? {
         if case .object(let o) = self { o[key] } else { nil }
     }
 }
 
-func newId() -> String { UUID().uuidString.lowercased() }
+/// A new lowercase UUID.
+public func newId() -> String { UUID().uuidString.lowercased() }
 
 /// Raw bytes over one TCP connection to 127.0.0.1, for what an HTTP client library would not send
 /// (a lying Content-Length, a malformed chunk, a half-sent body).
-enum RawHTTP {
+public enum RawHTTP {
     /// Sends `request`, then reads until the server closes or `timeout` passes; answers what was read.
     /// The socket work blocks, so it runs on a thread of its own, never on the concurrency pool (two
     /// threads on this machine) that the server under test needs.
-    static func exchange(port: Int, _ request: [UInt8], timeout: Duration = .seconds(5)) async throws -> String {
+    public static func exchange(port: Int, _ request: [UInt8], timeout: Duration = .seconds(5)) async throws -> String {
         try await onThread { try blockingExchange(port: port, request, timeout: timeout) }
     }
 
-    static func blockingExchange(port: Int, _ request: [UInt8], timeout: Duration) throws -> String {
+    public static func blockingExchange(port: Int, _ request: [UInt8], timeout: Duration) throws -> String {
         let connection = try Connection(port: port)
         connection.send(request)
         return connection.read(until: { _ in false }, timeout: timeout)
     }
 
     /// Runs blocking socket work on a thread of its own.
-    static func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    public static func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
         }
     }
 
     /// One TCP connection to 127.0.0.1 (blocking calls: use it inside ``onThread(_:)``).
-    final class Connection {
+    public final class Connection {
         let fd: Int32
 
-        init(port: Int) throws {
+        public init(port: Int) throws {
             fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw POSIXError(.EIO) }
             var address = sockaddr_in()
@@ -172,12 +185,12 @@ enum RawHTTP {
 
         deinit { close(fd) }
 
-        func send(_ bytes: [UInt8]) {
+        public func send(_ bytes: [UInt8]) {
             _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         }
 
         /// Reads until `done` holds for what arrived, the server closes, or `timeout` passes.
-        func read(until done: (String) -> Bool, timeout: Duration) -> String {
+        public func read(until done: (String) -> Bool, timeout: Duration) -> String {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             let deadline = ContinuousClock.now.advanced(by: timeout)

@@ -109,8 +109,8 @@ public enum Todo: Decider {
         case stakeholderNotifiedOfCompletion(notifiedOn: String)
     }
 
-    /// Why a command was refused. Input errors (``isInputError``) are the caller's malformed request;
-    /// the others are broken business rules.
+    /// Why a command was refused: a blank or invalid field (`titleBlank`, `blank`, `invalidDate`) is the
+    /// caller's malformed input; the others are broken business rules.
     public enum Rejection: Error, Equatable, Sendable, CustomStringConvertible {
         case titleBlank
         case blank(field: String)
@@ -123,14 +123,6 @@ public enum Todo: Decider {
         case alreadyAbandoned(TodoID)
         case isNotComplete(TodoID)
         case isCleared(TodoID)
-
-        /// True for a malformed request (HTTP 400), false for a broken rule (HTTP 422).
-        public var isInputError: Bool {
-            switch self {
-            case .titleBlank, .blank, .invalidDate: true
-            default: false
-            }
-        }
 
         public var description: String {
             switch self {

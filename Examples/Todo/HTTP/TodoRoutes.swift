@@ -1,15 +1,51 @@
 import Chronicle
+import ChronicleHTTP
+import ChronicleRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird
 import TodoApp
 import TodoDomain
 
-/// EventSourcery's Todo API, route for route and status for status, plus reopen, clear and the board.
-struct TodoRoutes<Context: RequestContext> {
-    let service: TodoService
+/// The Todo application with its web side: EventSourcery's Todo API and the TodoMVC page at `/`.
+public struct TodoWeb: HTTPModule {
+    /// The application: read models and notifier.
+    public let todo: TodoModule
 
-    func register(on router: Router<Context>) {
+    /// The web side of `todo`.
+    public init(_ todo: TodoModule) {
+        self.todo = todo
+    }
+
+    public var name: String { todo.name }
+    public var readModels: [any SQLReadModel] { todo.readModels }
+    public func reactors(_ context: ModuleContext) -> [any Reactor] { todo.reactors(context) }
+
+    public func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime) {
+        TodoRoutes(runtime: runtime, commands: todo.commands(runtime)).register(on: routes)
+    }
+
+    /// TodoMVC is the site's home page.
+    public var pages: StaticPages? { StaticPages(folder: Bundle.module.resourceURL?.appendingPathComponent("Public"), path: "/") }
+}
+
+/// Whether a rejection is the caller's malformed request (400) or a broken business rule (422): the
+/// web side's decision, not the domain's.
+extension Todo.Rejection: APIErrorConvertible {
+    public var apiError: APIError {
+        switch self {
+        case .titleBlank, .blank, .invalidDate: APIError(.badRequest, description)
+        default: APIError(.unprocessableContent, description)
+        }
+    }
+}
+
+/// EventSourcery's Todo API, route for route and status for status, plus reopen, clear and the board.
+struct TodoRoutes {
+    let runtime: ChronicleRuntime
+    let commands: CommandHandler<Todo, TodoEventCodec>
+
+    func register(on router: RouteTable) {
         router.post("/todo/:id") { request, context in
             let id = try todoId(context)
             let body = try await JSONBody.object(of: request, context: context)
@@ -58,7 +94,7 @@ struct TodoRoutes<Context: RequestContext> {
         }
     }
 
-    private func todoId(_ context: Context) throws -> TodoID {
+    private func todoId(_ context: BasicRequestContext) throws -> TodoID {
         guard let raw = context.parameters.get("id"), let id = TodoID(raw) else {
             throw APIError.badRequest("todo_id is not a UUID")
         }
@@ -74,44 +110,28 @@ struct TodoRoutes<Context: RequestContext> {
         }
     }
 
-    /// Decides the command and answers EventSourcery's statuses: 201/200 accepted, 400 input error,
-    /// 422 broken rule, 409 conflict after retries.
+    /// Decides the command and answers EventSourcery's statuses: 201/200 accepted; a rejection as the
+    /// edge maps it (400 input error, 422 broken rule); a conflict after retries is the edge's 409.
     private func handle(_ command: Todo.Command, created: Bool = false) async throws -> Response {
-        let stream = Todo.stream(command.todoId)
-        let outcome: CommandOutcome<Todo.Event, Todo.Rejection>
-        do {
-            // Each request is a command of its own: it causes, and starts the conversation of, what it appends.
-            let commandId = UUID()
-            outcome = try await service.commands.handle(
-                command, on: stream, metadata: Metadata(causationId: commandId, correlationId: commandId))
-        } catch let error as EventStoreError {
-            if case .wrongExpectedVersion = error { throw APIError(.conflict, error.description) }
-            throw error
-        }
+        // Each request is a command of its own: it causes, and starts the conversation of, what it appends.
+        let commandId = UUID()
+        let outcome = try await commands.handle(
+            command, on: Todo.stream(command.todoId), metadata: Metadata(causationId: commandId, correlationId: commandId))
         switch outcome {
         case .accepted(_, let version, let position):
-            let position = if let position { position } else { try await service.store.headPosition() }
+            let position = if let position { position } else { try await runtime.store.headPosition() }
             return JSONBody.response(
                 created ? .created : .ok,
                 AcceptedBody(todoId: command.todoId.description, streamVersion: version, position: position.rawValue))
         case .rejected(let rejection):
-            throw APIError(rejection.isInputError ? .badRequest : .unprocessableContent, rejection.description)
+            throw rejection
         }
     }
 
     /// A list, after waiting (bounded) for its read model to reach `after` when asked to.
     private func query(_ list: TodoReadModel.List, after: GlobalPosition?) async throws -> Response {
-        if let after {
-            let head = try await service.store.headPosition()
-            guard after <= head else {
-                throw APIError.badRequest("after=\(after) is beyond the newest position \(head)")
-            }
-            guard await service.waitForReadModel(list, toReach: after, timeout: HTTPLimits.maxCatchUpWait) else {
-                let at = (try? await service.projections[list]?.checkpoint()) ?? .start
-                throw APIError(.serviceUnavailable, "read model \(list.name) has not reached position \(after) yet (at \(at))")
-            }
-        }
-        let todos = try await service.todos(list)
+        try await runtime.catchUp(readModel: list.name, after: after)
+        let todos = try await TodoModule.todos(list, in: runtime)
         return JSONBody.response(.ok, todos.map { TodoBody($0, list: list) })
     }
 }

@@ -3,6 +3,7 @@ import ChronicleHTTP
 import ChronicleTesting
 import Foundation
 import HTTPTypes
+import ChronicleHTTPTesting
 import Testing
 
 /// Each test here pins a defect a hostile or unlucky client could hit, and fails without its fix.

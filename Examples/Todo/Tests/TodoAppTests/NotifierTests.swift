@@ -1,4 +1,5 @@
 import Chronicle
+import ChronicleRuntime
 import ChronicleSQLite
 import ChronicleTesting
 import Foundation
@@ -40,23 +41,41 @@ import Testing
         func reset(_ subscriber: String) async throws { try await inner.reset(subscriber) }
     }
 
-    func service(_ directory: TemporaryDirectory, sink: (any MailSink)? = nil) async throws -> TodoService {
-        var configuration = TodoService.Configuration(databasePath: directory.path("todo.sqlite"))
+    /// The Todo module in a runtime of its own on `directory`'s SQLite file, seen by role.
+    struct Service {
+        let runtime: ChronicleRuntime
+        let module: TodoModule
+
+        var store: any EventStore { runtime.store }
+        var checkpoints: any CheckpointStore { runtime.checkpoints }
+        var mailSink: any MailSink { module.mailSink }
+        var commands: CommandHandler<Todo, TodoEventCodec> { module.commands(runtime) }
+        var notifier: SubscriptionRunner { runtime.runner(named: "todo_completed_notifier")! }
+        var readModels: [SubscriptionRunner] { TodoReadModel.List.allCases.compactMap { runtime.runner(named: $0.name) } }
+        func todos(_ list: TodoReadModel.List) async throws -> [TodoItem] { try await TodoModule.todos(list, in: runtime) }
+        func run() async { try? await runtime.run() }
+    }
+
+    func service(_ directory: TemporaryDirectory, sink: (any MailSink)? = nil) async throws -> Service {
+        var configuration = ChronicleRuntime.Configuration(sqlitePath: directory.path("todo.sqlite"))
         configuration.subscriptions.pollInterval = .milliseconds(20)
-        return try await TodoService(configuration: configuration, mailSink: sink, today: { "2026-11-22" })
+        let module = TodoModule(mailSink: try sink ?? FileMailbox(path: directory.path("todo.mailbox"), today: { "2026-11-22" }))
+        let runtime = try ChronicleRuntime(configuration: configuration, modules: [module])
+        try await runtime.prepare()
+        return Service(runtime: runtime, module: module)
     }
 
     func mailbox(_ directory: TemporaryDirectory) throws -> [FileMailbox.Delivered] {
         try FileMailbox.read(path: directory.path("todo.mailbox"))
     }
 
-    func notifications(_ service: TodoService) async throws -> [RecordedEvent] {
+    func notifications(_ service: Service) async throws -> [RecordedEvent] {
         try await service.store.read(Todo.stream(id), from: 1, direction: .forwards, limit: 100)
             .filter { $0.type == "StakeholderNotifiedOfTodoCompletion" }
     }
 
     /// Adds and completes a todo with a stakeholder; answers the completion's position.
-    func addAndComplete(_ service: TodoService) async throws -> GlobalPosition {
+    func addAndComplete(_ service: Service) async throws -> GlobalPosition {
         _ = try await service.commands.handle(.add(id, .init(title: "Ship it", stakeholderEmail: "ada@example.com")), on: Todo.stream(id))
         guard case .accepted(_, _, let position?) = try await service.commands.handle(.complete(id, completedOn: "2026-11-22"), on: Todo.stream(id))
         else { throw SimulatedCrash() }
@@ -64,7 +83,7 @@ import Testing
     }
 
     /// Runs `service`'s subscriptions while `body` runs, then stops them and waits until they stopped.
-    func running<T>(_ service: TodoService, _ body: () async throws -> T) async throws -> T {
+    func running<T>(_ service: Service, _ body: () async throws -> T) async throws -> T {
         let task = Task { await service.run() }
         defer { task.cancel() }
         let result = try await body()
@@ -151,12 +170,12 @@ import Testing
         try await running(service) {
             #expect(await service.notifier.waitUntilCaughtUp(to: completed.next, timeout: .seconds(10)))
             let notifierProcessed = service.notifier.currentStatus.processed
-            for runner in service.readModels.values {
+            for runner in service.readModels {
                 #expect(await runner.waitUntilCaughtUp(to: completed.next, timeout: .seconds(10)))
                 #expect(runner.currentStatus.processed == 3)
                 try runner.requestRebuild()
             }
-            for runner in service.readModels.values {
+            for runner in service.readModels {
                 await eventually("\(runner.name) rebuilt") { runner.currentStatus.processed >= 2 * 3 }
             }
             #expect(try await service.todos(.completed).map(\.todoId) == [id.description])

@@ -1,8 +1,19 @@
 import Chronicle
+import ChronicleHTTPTesting
 import Foundation
+import TodoDomain
+import TodoHTTP
 import Testing
 
 @Suite struct TodoAPITests {
+    @Test func aBlankOrInvalidFieldIsA400AndABrokenRuleA422() {
+        let id = TodoID(UUID())
+        #expect(Todo.Rejection.titleBlank.apiError.status == .badRequest && Todo.Rejection.doesNotExist(id).apiError.status == .unprocessableContent)
+        #expect(Todo.Rejection.invalidDate(field: "due_date").apiError.status == .badRequest)
+        #expect(Todo.Rejection.blank(field: "completed_on").apiError.status == .badRequest)
+        #expect(Todo.Rejection.isComplete(id).apiError.message == "Todo \"\(id)\" is complete")
+    }
+
     @Test func addAnswers201WithThePositionAndTheListsShowTheTodo() async throws {
         let harness = try await Harness()
         try await harness.run { client in

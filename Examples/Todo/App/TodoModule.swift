@@ -1,0 +1,53 @@
+import Chronicle
+import ChronicleRuntime
+import Foundation
+import TodoDomain
+
+/// The Todo application as a module of a ``ChronicleRuntime``: its four read models and its notifier.
+/// Its web side (the API and the TodoMVC page) is ``TodoWeb`` in TodoHTTP.
+public struct TodoModule: ApplicationModule {
+    public let name = "todo"
+    /// Where the notifier's mail goes.
+    public let mailSink: any MailSink
+    /// How many times a command is decided at most when writers race (default 5).
+    public let maxCommandAttempts: Int
+
+    /// The module, mailing through `mailSink`.
+    public init(mailSink: any MailSink, maxCommandAttempts: Int = 5) {
+        self.mailSink = mailSink
+        self.maxCommandAttempts = maxCommandAttempts
+    }
+
+    public var readModels: [any SQLReadModel] { TodoReadModel.List.allCases.map(TodoReadModel.init) }
+
+    public func reactors(_ context: ModuleContext) -> [any Reactor] {
+        [TodoCompletedNotifier(store: context.store, mailSink: mailSink)]
+    }
+
+    /// Decides todo commands on `runtime`'s store.
+    public func commands(_ runtime: ChronicleRuntime) -> CommandHandler<Todo, TodoEventCodec> {
+        CommandHandler(store: runtime.store, codec: TodoEventCodec(), maxAttempts: maxCommandAttempts)
+    }
+
+    /// The todos of `list`, as its read model in `runtime` holds them now.
+    public static func todos(_ list: TodoReadModel.List, in runtime: ChronicleRuntime) async throws -> [TodoItem] {
+        TodoReadModel.items(try await runtime.queries.rows(TodoReadModel(list).query))
+    }
+
+    /// The default mailbox file: beside the SQLite file (`.mailbox` instead of its extension), or
+    /// `chronicle.mailbox` in the current directory on PostgreSQL.
+    public static func defaultMailboxPath(for backend: ChronicleRuntime.Backend) -> String {
+        switch backend {
+        case .sqlite(let path, _):
+            URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("mailbox").path
+        case .postgres:
+            "chronicle.mailbox"
+        }
+    }
+
+    /// Today's date in UTC, `YYYY-MM-DD`.
+    @Sendable public static func utcToday() -> String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC") ?? .current, from: Date())
+        return String(format: "%04d-%02d-%02d", c.year ?? 1970, c.month ?? 1, c.day ?? 1)
+    }
+}

@@ -1,0 +1,85 @@
+import Chronicle
+import ChronicleRuntime
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// An application module with a web side: its routes, and its static pages under a path of its own.
+///
+/// ``ChronicleServer`` serves every registered module that is one. The edge does the rest for every
+/// module alike: the JSON body kit (``JSONBody``), `405` for a method a path does not take, errors to
+/// statuses (``APIErrorConvertible``, and a store conflict is always a `409`), access rules and metrics.
+public protocol HTTPModule: ApplicationModule {
+    /// Adds the module's routes, which may use everything `runtime` owns.
+    func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime)
+    /// The module's static pages; nil (the default): none.
+    var pages: StaticPages? { get }
+}
+
+extension HTTPModule {
+    public var pages: StaticPages? { nil }
+}
+
+/// A folder of static pages and the path it is served under: `/<module name>` by convention; the one
+/// module whose pages are the site's home page serves them at `/`. A module's routes and its pages
+/// should not share a path prefix (`/tally/:counter` would answer `/tally/index.html`).
+public struct StaticPages: Sendable {
+    /// The folder (its `index.html` answers the path itself).
+    public var folder: String
+    /// The URL path, `/` or `/name`.
+    public var path: String
+
+    /// The pages in `folder`, served under `path`.
+    public init(folder: String, path: String) {
+        self.folder = folder
+        self.path = path
+    }
+
+    /// The pages in `folder` (nil when the bundle has none), served under `path`.
+    public init?(folder: URL?, path: String) {
+        guard let folder else { return nil }
+        self.init(folder: folder.path, path: path)
+    }
+}
+
+/// The routes of the server, collected before they are added to the router, so that the server knows
+/// every path and its methods: another method on a known path is a `405` naming the allowed ones.
+public final class RouteTable {
+    /// A route's handler.
+    public typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    struct Route {
+        let path: String
+        let method: HTTPRequest.Method
+        let handler: Handler
+    }
+
+    private(set) var routes: [Route] = []
+
+    init() {}
+
+    /// Answers `method` on `path` (`:name` for a parameter) with `handler`.
+    public func on(_ path: String, method: HTTPRequest.Method, _ handler: @escaping Handler) {
+        routes.append(Route(path: path, method: method, handler: handler))
+    }
+
+    /// Answers GET (and HEAD) on `path`.
+    public func get(_ path: String, _ handler: @escaping Handler) { on(path, method: .get, handler) }
+    /// Answers POST on `path`.
+    public func post(_ path: String, _ handler: @escaping Handler) { on(path, method: .post, handler) }
+    /// Answers PUT on `path`.
+    public func put(_ path: String, _ handler: @escaping Handler) { on(path, method: .put, handler) }
+    /// Answers DELETE on `path`.
+    public func delete(_ path: String, _ handler: @escaping Handler) { on(path, method: .delete, handler) }
+
+    /// Every path and the methods it takes, in the order the paths were first added.
+    var methodsByPath: [(path: String, allowed: [HTTPRequest.Method])] {
+        var order: [String] = []
+        var allowed: [String: [HTTPRequest.Method]] = [:]
+        for route in routes {
+            if allowed[route.path] == nil { order.append(route.path) }
+            allowed[route.path, default: []].append(route.method)
+        }
+        return order.map { ($0, allowed[$0] ?? []) }
+    }
+}

@@ -1,0 +1,44 @@
+import Chronicle
+import Logging
+
+/// One application hosted by a ``ChronicleRuntime``: what it declares, the runtime runs.
+///
+/// A module names its read models (SQL that every backend runs, each with its own table and checkpoint)
+/// and its reactors. It does not open a database, build a store or start a subscription: the runtime of
+/// the process does that once for every module, so one module's append wakes every other module's
+/// subscriptions at once.
+///
+/// ```swift
+/// struct Library: ApplicationModule {
+///     let name = "library"
+///     var readModels: [any SQLReadModel] { [BooksOnLoan()] }
+///     func reactors(_ context: ModuleContext) -> [any Reactor] { [OverdueReminder(store: context.store)] }
+/// }
+/// ```
+public protocol ApplicationModule: Sendable {
+    /// The module's unique, stable name (lowercase; also the path its web pages are served under).
+    var name: String { get }
+    /// The read models the runtime keeps up to date (none by default).
+    var readModels: [any SQLReadModel] { get }
+    /// The reactors the runtime runs, given what they may use (none by default).
+    func reactors(_ context: ModuleContext) -> [any Reactor]
+}
+
+extension ApplicationModule {
+    public var readModels: [any SQLReadModel] { [] }
+    public func reactors(_ context: ModuleContext) -> [any Reactor] { [] }
+}
+
+/// What the runtime gives a module's reactors: the process's one event store, and a logger.
+public struct ModuleContext: Sendable {
+    /// The event store of the process (reactors read from it and append to it).
+    public let store: any EventStore
+    /// A logger labelled for the module.
+    public let logger: Logger
+
+    /// Makes a context.
+    public init(store: any EventStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+}

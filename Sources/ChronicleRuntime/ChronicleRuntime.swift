@@ -1,0 +1,266 @@
+import Chronicle
+import ChroniclePostgres
+import ChronicleSQLite
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The host of one process: the one event store, checkpoint store and SQL connection of the process, and
+/// every subscription of every registered ``ApplicationModule``.
+///
+/// One runtime per process means one append signal: an append made for one module wakes every module's
+/// subscriptions at once, without waiting for a poll. On SQLite the runtime runs every subscription; on
+/// PostgreSQL it runs those this process comes to own (``SubscriptionOwnership``), so that any number
+/// of processes share them, and it listens for appends made by other processes.
+///
+/// It is a swift-service-lifecycle `Service`: ``run()`` prepares the database (PostgreSQL migrations, the
+/// read models' tables), then runs the subscriptions until graceful shutdown. On PostgreSQL, add the
+/// database's `client` to the same service group, before the runtime, so that it stops last.
+public final class ChronicleRuntime: Service, Sendable {
+    /// Where the events, checkpoints and read models live.
+    public enum Backend: Sendable {
+        /// One SQLite file (created if missing).
+        case sqlite(path: String, configuration: SQLiteDatabase.Configuration = .init())
+        /// A PostgreSQL database; its client runs elsewhere (in the same service group, or a task).
+        case postgres(PostgresDatabase)
+    }
+
+    /// How the runtime is set up.
+    public struct Configuration: Sendable {
+        /// The database.
+        public var backend: Backend
+        /// Whether this process runs subscriptions (default true). Without, it only serves: its runners
+        /// stand by and show their stored checkpoints.
+        public var runsSubscriptions = true
+        /// Subscription settings (batch size, poll interval, retry delays).
+        public var subscriptions = SubscriptionRunner.Configuration()
+
+        /// A configuration for `backend`.
+        public init(backend: Backend) {
+            self.backend = backend
+        }
+
+        /// A configuration for the SQLite file at `path`.
+        public init(sqlitePath path: String) {
+            self.init(backend: .sqlite(path: path))
+        }
+    }
+
+    /// One subscription of one module.
+    public struct Subscription: Sendable {
+        /// The module that declared it.
+        public let module: String
+        /// Its runner (status, controls, progress).
+        public let runner: SubscriptionRunner
+        /// Its projection, for a read model; nil for a reactor.
+        public let projection: (any Projection)?
+        /// Its name (also its checkpoint's).
+        public var name: String { runner.name }
+    }
+
+    /// A configuration the runtime refuses.
+    public struct ConfigurationError: Error, CustomStringConvertible {
+        /// What is wrong.
+        public let description: String
+    }
+
+    /// How the runtime was set up.
+    public let configuration: Configuration
+    /// The modules, in registration order.
+    public let modules: [any ApplicationModule]
+    /// The event store of the process.
+    public let store: any EventStore
+    /// The checkpoints (unfenced: for reading them).
+    public let checkpoints: any CheckpointStore
+    /// Answers read-model queries.
+    public let queries: any SQLQuerying
+    /// Every subscription: each module's read models, then its reactors, module by module.
+    public let subscriptions: [Subscription]
+    private let ownerships: [SubscriptionOwnership]
+    private let postgres: (database: PostgresDatabase, store: PostgresEventStore)?
+    private let preparation = Mutex<Task<Void, any Error>?>(nil)
+    private let logger: Logger
+
+    /// Opens the database and sets up every module's subscriptions; nothing runs until ``run()``.
+    /// - Throws: ``ConfigurationError`` when two modules share a name or two subscriptions share a name.
+    public init(configuration: Configuration, modules: [any ApplicationModule], logger: Logger = Logger(label: "chronicle.runtime")) throws {
+        self.configuration = configuration
+        self.modules = modules
+        self.logger = logger
+        try Self.checkNames(modules)
+        var subscriptions: [Subscription] = []
+        var ownerships: [SubscriptionOwnership] = []
+        func runner(_ consumer: any EventConsumer, _ kind: SubscriptionStatus.Kind, _ store: any EventStore) -> SubscriptionRunner {
+            SubscriptionRunner(consumer, kind: kind, store: store, configuration: configuration.subscriptions, logger: logger)
+        }
+        switch configuration.backend {
+        case .sqlite(let path, let sqliteConfiguration):
+            let database = try SQLiteDatabase(path: path, configuration: sqliteConfiguration)
+            let store = SQLiteEventStore(database: database)
+            let checkpoints = SQLiteCheckpointStore(database: database)
+            (self.store, self.checkpoints, queries, postgres) = (store, checkpoints, database, nil)
+            for module in modules {
+                for model in module.readModels {
+                    let projection = Self.projection(model, on: database)
+                    subscriptions.append(Subscription(module: module.name, runner: runner(projection, .projection, store), projection: projection))
+                }
+                for reactor in module.reactors(ModuleContext(store: store, logger: logger)) {
+                    let consumer = Self.consumer(reactor, checkpoints: checkpoints)
+                    subscriptions.append(Subscription(module: module.name, runner: runner(consumer, .reactor, store), projection: nil))
+                }
+            }
+        case .postgres(let database):
+            let store = PostgresEventStore(database: database)
+            (self.store, checkpoints, queries, postgres) = (store, PostgresCheckpointStore(database: database), database, (database, store))
+            // Every write of a subscription checks this process still owns it (its fence).
+            func owned(_ runner: SubscriptionRunner, _ fence: SubscriptionFence) {
+                ownerships.append(SubscriptionOwnership(runner: runner, fence: fence, database: database, logger: logger))
+            }
+            for module in modules {
+                for model in module.readModels {
+                    let fence = SubscriptionFence(name: model.name)
+                    let projection = Self.projection(model, on: database, fence: fence)
+                    let projectionRunner = runner(projection, .projection, store)
+                    subscriptions.append(Subscription(module: module.name, runner: projectionRunner, projection: projection))
+                    owned(projectionRunner, fence)
+                }
+                for reactor in module.reactors(ModuleContext(store: store, logger: logger)) {
+                    let fence = SubscriptionFence(name: reactor.name)
+                    let consumer = Self.consumer(reactor, checkpoints: PostgresCheckpointStore(database: database, fence: fence))
+                    let reactorRunner = runner(consumer, .reactor, store)
+                    subscriptions.append(Subscription(module: module.name, runner: reactorRunner, projection: nil))
+                    owned(reactorRunner, fence)
+                }
+            }
+        }
+        self.subscriptions = subscriptions
+        self.ownerships = ownerships
+        try Self.checkNames(subscriptions)
+    }
+
+    // Generic, so that a module's `any SQLReadModel` and `any Reactor` open into the concrete types.
+    private static func projection(_ model: some SQLReadModel, on database: SQLiteDatabase) -> any Projection {
+        SQLiteProjection(model, database: database)
+    }
+
+    private static func projection(_ model: some SQLReadModel, on database: PostgresDatabase, fence: SubscriptionFence) -> any Projection {
+        PostgresProjection(model, database: database, fence: fence)
+    }
+
+    private static func consumer(_ reactor: some Reactor, checkpoints: any CheckpointStore) -> any EventConsumer {
+        ReactorConsumer(reactor, checkpoints: checkpoints)
+    }
+
+    /// Every runner, in the order of ``subscriptions``.
+    public var runners: [SubscriptionRunner] { subscriptions.map(\.runner) }
+
+    /// The subscription named `name`, if any.
+    public func subscription(named name: String) -> Subscription? {
+        subscriptions.first { $0.name == name }
+    }
+
+    /// The runner of the subscription named `name`, if any.
+    public func runner(named name: String) -> SubscriptionRunner? {
+        subscription(named: name)?.runner
+    }
+
+    /// Prepares the database once (later calls wait for the first): on PostgreSQL the migrations, then
+    /// every read model's tables. A failure is not kept: the next call tries again.
+    public func prepare() async throws {
+        let task = preparation.withLock { task in
+            if let task { return task }
+            let started = Task { try await self.prepareOnce() }
+            task = started
+            return started
+        }
+        try await task.value
+    }
+
+    private func prepareOnce() async throws {
+        do {
+            if let database = postgres?.database {
+                do {
+                    try await database.migrate()
+                } catch {
+                    let reason = await database.diagnose() ?? "\(error)"
+                    throw EventStoreError.unavailable("cannot use PostgreSQL at \(database.endpoint): \(reason)")
+                }
+            }
+            for case let projection? in subscriptions.map(\.projection) { try await projection.prepare() }
+        } catch {
+            preparation.withLock { $0 = nil }
+            throw error
+        }
+    }
+
+    /// Prepares the database, then runs until graceful shutdown or cancellation: every subscription this
+    /// process runs (on PostgreSQL, those it owns) and, on PostgreSQL, the listener that turns other
+    /// processes' appends into wake-ups.
+    public func run() async throws {
+        try await prepare()
+        await cancelWhenGracefulShutdown {
+            await self.runSubscriptions()
+        }
+    }
+
+    private func runSubscriptions() async {
+        await withTaskGroup(of: Void.self) { group in
+            if let postgres { group.addTask { await postgres.store.listen() } }
+            guard configuration.runsSubscriptions else {
+                for runner in runners { runner.markStandby() }
+                // With nothing else to run (SQLite) the service must still not end: a service that returns
+                // would shut the whole process down.
+                if postgres == nil { group.addTask { await Self.waitForCancellation() } }
+                return
+            }
+            if ownerships.isEmpty {
+                for runner in runners { group.addTask { await runner.run() } }
+                if runners.isEmpty { group.addTask { await Self.waitForCancellation() } }
+            } else {
+                for ownership in ownerships { group.addTask { await ownership.run() } }
+            }
+        }
+    }
+
+    private static func waitForCancellation() async {
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+    }
+
+    /// Waits until the read model `name` has reached `position` (whichever process runs it), or `timeout`
+    /// passes; answers whether it did. Woken at once by this process's runner; polls (every 50 ms) for
+    /// a runner in another process.
+    public func waitForReadModel(_ name: String, toReach position: GlobalPosition, timeout: Duration) async -> Bool {
+        guard let subscription = subscription(named: name), let projection = subscription.projection else { return false }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            if let checkpoint = try? await projection.checkpoint(), checkpoint >= position { return true }
+            let now = ContinuousClock.now
+            if now >= deadline || Task.isCancelled { return false }
+            await subscription.runner.progress.wait(
+                after: GlobalPosition(rawValue: position.rawValue - 1), timeout: min(.milliseconds(50), now.duration(to: deadline)))
+        }
+    }
+
+    /// The stored checkpoint of the subscription `name` (``GlobalPosition/start`` for an unknown name).
+    public func checkpoint(of name: String) async throws -> GlobalPosition {
+        try await checkpoints.checkpoint(for: name)
+    }
+
+    private static func checkNames(_ modules: [any ApplicationModule]) throws {
+        var seen = Set<String>()
+        for module in modules where !seen.insert(module.name).inserted {
+            throw ConfigurationError(description: "two modules are named \"\(module.name)\"")
+        }
+    }
+
+    private static func checkNames(_ subscriptions: [Subscription]) throws {
+        var seen: [String: String] = [:]
+        for subscription in subscriptions {
+            if let other = seen.updateValue(subscription.module, forKey: subscription.name) {
+                throw ConfigurationError(
+                    description: "modules \"\(other)\" and \"\(subscription.module)\" both declare a subscription named \"\(subscription.name)\"")
+            }
+        }
+    }
+}

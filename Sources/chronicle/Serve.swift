@@ -1,0 +1,82 @@
+import ArgumentParser
+import ChronicleHTTP
+import ChronicleRuntime
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import TodoHTTP
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the TodoMVC page, the Todo API, the event browser and the admin console; run the read models and the notifier.")
+
+    @Option(help: "The port to listen on (0 picks a free one).")
+    var port = 8080
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @OptionGroup var storage: StorageOptions
+
+    @OptionGroup var todo: TodoOptions
+
+    @Flag(help: "Serve HTTP only; run no projector or reactor in this process (run `chronicle worker` beside it).")
+    var noWorkers = false
+
+    @Option(help: "Serve the pages from this folder instead of the bundled copy (for working on them).")
+    var publicDir: String?
+
+    @Flag(help: "Use PostgreSQL at DATABASE_URL (without this flag or --postgres, serve stays on the SQLite file even when DATABASE_URL is set).")
+    var postgresFromEnvironment = false
+
+    @Option(help: "Read the admin credential from this file (first line); CHRONICLE_ADMIN_TOKEN works too. Required to listen on anything but loopback; with it, /admin and the admin API answer 401 without it (HTTP basic, any user name, or Authorization: Bearer).")
+    var adminTokenFile: String?
+
+    @Option(help: "A host name requests may name in their Host header besides localhost and IP addresses (repeatable).")
+    var allowedHost: [String] = []
+
+    func run() async throws {
+        storage.bootstrapLogging()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "chronicle")
+        var server = ChronicleServer.Configuration()
+        server.host = host
+        server.port = port
+        server.publicFolder = publicDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        server.metrics = registry
+        server.access = AccessPolicy(adminToken: try adminToken(), allowedHosts: Set(allowedHost.map { $0.lowercased() }))
+        do { try server.validate() } catch { throw OperatorError(error.description) }
+        // SQLite unless --postgres or --postgres-from-environment is given: a DATABASE_URL in the
+        // environment alone does not switch `serve`.
+        let postgres = try storage.postgresDatabase(fromEnvironment: postgresFromEnvironment)
+        let backend = storage.backend(postgres: postgres)
+        var configuration = ChronicleRuntime.Configuration(backend: backend)
+        configuration.runsSubscriptions = !noWorkers
+        // Every application this server hosts, one line each.
+        let modules: [any HTTPModule] = [
+            TodoWeb(try todo.module(for: backend))
+        ]
+        let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.runtime"))
+        let where_ = postgres.map { "PostgreSQL at \($0.endpoint)" } ?? storage.database
+        let app = ChronicleServer.application(runtime: runtime, dependencies: postgres.map { [$0.client] } ?? [], configuration: server) {
+            [host] port in
+            logger.notice("Chronicle is serving", metadata: ["url": "http://\(host):\(port)", "database": "\(where_)"])
+        }
+        try await reportingStorageFailures { try await app.runService() }
+    }
+
+    /// The admin credential: `--admin-token-file`, else `CHRONICLE_ADMIN_TOKEN`, else none.
+    func adminToken() throws -> String? {
+        if let file = adminTokenFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                let token = text.split(whereSeparator: \.isNewline).first.map(String.init), !token.isEmpty
+            else { throw OperatorError("cannot read an admin credential from \(file) (--admin-token-file)") }
+            return token
+        }
+        return ProcessInfo.processInfo.environment["CHRONICLE_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+

@@ -1,0 +1,31 @@
+import ArgumentParser
+import ChronicleRuntime
+import Foundation
+import Logging
+
+/// `chronicle worker`: the runtime alone, without the HTTP edge (this file imports no HTTP module).
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the read models and reactors of every application on PostgreSQL, sharing them with other workers.",
+        discussion: "Each projection or reactor is owned by one live worker at a time; a survivor takes over within seconds when its owner dies.")
+
+    @OptionGroup var storage: StorageOptions
+
+    @OptionGroup var todo: TodoOptions
+
+    func run() async throws {
+        storage.bootstrapLogging()
+        guard let postgres = try storage.postgresDatabase(fromEnvironment: true) else {
+            throw ValidationError("a worker needs PostgreSQL: pass --postgres URL or set DATABASE_URL")
+        }
+        let logger = Logger(label: "chronicle.worker")
+        let backend = storage.backend(postgres: postgres)
+        // Every application this worker runs, one line each.
+        let modules: [any ApplicationModule] = [
+            try todo.module(for: backend)
+        ]
+        let runtime = try ChronicleRuntime(configuration: .init(backend: backend), modules: modules, logger: logger)
+        logger.notice("worker started", metadata: ["pid": "\(ProcessInfo.processInfo.processIdentifier)"])
+        try await StorageOptions.run([postgres.client, runtime], logger: logger)
+    }
+}
