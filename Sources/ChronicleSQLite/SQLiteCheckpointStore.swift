@@ -16,8 +16,11 @@ public final class SQLiteCheckpointStore: CheckpointStore {
         try await database.read { db in try Self.checkpoint(for: subscriber, db) }
     }
 
+    /// Records the checkpoint without an fsync of its own (``SQLiteDatabase/Durability/rebuildable``): a
+    /// checkpoint lost to a power cut only makes its reactor read again, and a reactor records its effects
+    /// idempotently before its checkpoint (invariant 5).
     public func store(_ position: GlobalPosition, for subscriber: String) async throws {
-        try await database.write { db in try Self.store(position, for: subscriber, db) }
+        try await database.write(.rebuildable) { db in try Self.store(position, for: subscriber, db) }
     }
 
     public func reset(_ subscriber: String) async throws {

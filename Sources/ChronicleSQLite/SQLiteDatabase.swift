@@ -25,8 +25,22 @@ public final class SQLiteDatabase: Sendable {
         }
     }
 
+    /// How much a write must survive.
+    public enum Durability: Sendable {
+        /// On disk before the write returns (the configured `synchronous` level): the log's appends.
+        case durable
+        /// Rebuildable from what is durable: read models and checkpoints, which only ever reflect events
+        /// already on disk. Committed without an fsync of their own (WAL with `synchronous = NORMAL`);
+        /// the next durable commit syncs them with it. A power loss may take the last of them back to an
+        /// earlier, consistent state — rows and checkpoint together — from which the subscription simply
+        /// reads again; a process crash loses nothing.
+        case rebuildable
+    }
+
     /// The GRDB pool: one writer, concurrent readers.
     public let pool: DatabasePool
+    /// The configured durability of durable writes.
+    public let synchronous: Configuration.Synchronous
     /// The file's path.
     public let path: String
 
@@ -45,12 +59,19 @@ public final class SQLiteDatabase: Sendable {
             throw EventStoreError.storage("cannot open \(path): \(error)")
         }
         self.path = path
+        self.synchronous = configuration.synchronous
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none; `durability` says
+    /// whether the commit waits for the disk.
+    public func write<T: Sendable>(_ durability: Durability = .durable, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws -> T
+    {
+        let relaxed = durability == .rebuildable && synchronous == .full
         do {
             return try await pool.writeWithoutTransaction { db in
+                if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if relaxed { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)

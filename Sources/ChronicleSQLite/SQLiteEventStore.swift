@@ -1,6 +1,7 @@
 import Chronicle
 import Foundation
 import GRDB
+import Synchronization
 
 /// The embedded ``EventStore``: one SQLite file, WAL, every append in `BEGIN IMMEDIATE`.
 ///
@@ -12,6 +13,8 @@ public final class SQLiteEventStore: EventStore {
     /// Raised after each append through this instance (other processes are found by polling).
     public let appendSignal = PositionSignal()
     private let now: @Sendable () -> Date
+    private let queue = WorkQueue<PendingAppend>()
+    private let commits = Atomic<Int>(0)
 
     /// A store on `database`; `now` stamps `recordedAt`.
     public init(database: SQLiteDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -24,48 +27,94 @@ public final class SQLiteEventStore: EventStore {
         try self.init(database: SQLiteDatabase(path: path))
     }
 
+    /// Appends `events`. Concurrent appends are written together (group commit): each waits for one
+    /// transaction, and so one fsync, shared with every append queued meanwhile; each is still checked
+    /// against its own expected version in a savepoint of its own, so a conflict or a bad event in one
+    /// never fails its neighbours, and each is answered only once the shared commit is on disk.
     public func append(_ events: [NewEvent], to stream: StreamName, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
         try AppendRules.validate(events, to: stream)
         let recordedAt = Int64((now().timeIntervalSince1970 * 1000).rounded())
-        let result = try await database.write { db in
-            let stored = try Self.storedEvents(ids: events.map(\.id), db)
-            if let earlier = try AppendRules.idempotentResult(for: events, to: stream, stored: stored) { return earlier }
-            let actual = try StreamVersion.fetchOne(
-                db, sql: "SELECT version FROM streams WHERE stream_name = ?", arguments: [stream.description]) ?? 0
-            guard expected.isSatisfied(by: actual) else {
-                throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: actual)
-            }
-            let head = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0
-            let insert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO events (position, event_id, stream_name, category, stream_version, type,
-                                        schema_version, data, metadata, recorded_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-            for (offset, event) in events.enumerated() {
-                try insert.execute(arguments: [
-                    head + Int64(offset) + 1, event.id.uuidString.lowercased(), stream.description, stream.category,
-                    actual + Int64(offset) + 1, event.type, event.schemaVersion, String(decoding: event.data, as: UTF8.self),
-                    String(decoding: event.metadata.jsonData(), as: UTF8.self), recordedAt,
-                ])
-            }
-            let last = head + Int64(events.count)
-            try db.execute(
-                sql: """
-                    INSERT INTO streams (stream_name, version, last_position, last_written_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (stream_name) DO UPDATE SET
-                        version = excluded.version, last_position = excluded.last_position,
-                        last_written_at = excluded.last_written_at
-                    """,
-                arguments: [stream.description, actual + Int64(events.count), last, recordedAt])
-            return AppendResult(
-                streamVersion: actual + Int64(events.count), firstPosition: GlobalPosition(rawValue: head + 1),
-                lastPosition: GlobalPosition(rawValue: last), wasAlreadyStored: false)
+        return try await withCheckedThrowingContinuation { continuation in
+            let request = PendingAppend(events: events, stream: stream, expected: expected, recordedAt: recordedAt, answer: continuation)
+            // The first append to find no writer at work writes, in a task of its own (never cancelled
+            // half-way by its caller), until the queue is empty.
+            if queue.enqueue(request) { Task { await self.writeQueuedAppends() } }
         }
-        if !result.wasAlreadyStored { appendSignal.announce(result.lastPosition) }
-        return result
+    }
+
+    /// How many transactions have written appends (for tests and metrics: group commit makes it smaller
+    /// than the number of appends under concurrency).
+    public var appendCommits: Int { commits.load(ordering: .relaxed) }
+
+    private func writeQueuedAppends() async {
+        while let batch = queue.next(upTo: Self.maxAppendsPerCommit) {
+            do {
+                let outcomes = try await database.write { db in
+                    var head = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0
+                    return batch.map { request in
+                        Result { () throws -> AppendResult in
+                            var result: AppendResult?
+                            try db.inSavepoint {
+                                result = try Self.write(request, after: head, db)
+                                return .commit
+                            }
+                            guard let result else { throw EventStoreError.storage("an append produced no result") }
+                            if !result.wasAlreadyStored { head = result.lastPosition.rawValue }
+                            return result
+                        }
+                    }
+                }
+                commits.add(1, ordering: .relaxed)
+                let written = outcomes.compactMap { try? $0.get() }.filter { !$0.wasAlreadyStored }.map(\.lastPosition)
+                if let last = written.max() { appendSignal.announce(last) }
+                for (request, outcome) in zip(batch, outcomes) { request.answer.resume(with: outcome) }
+            } catch {
+                // The shared transaction did not commit: nothing of the batch is stored.
+                for request in batch { request.answer.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// The most appends one transaction takes.
+    static let maxAppendsPerCommit = 256
+
+    /// Writes one append inside the shared transaction, the log's head being `head`.
+    static func write(_ request: PendingAppend, after head: Int64, _ db: Database) throws -> AppendResult {
+        let (events, stream, expected) = (request.events, request.stream, request.expected)
+        let stored = try storedEvents(ids: events.map(\.id), db)
+        if let earlier = try AppendRules.idempotentResult(for: events, to: stream, stored: stored) { return earlier }
+        let actual = try StreamVersion.fetchOne(
+            db, sql: "SELECT version FROM streams WHERE stream_name = ?", arguments: [stream.description]) ?? 0
+        guard expected.isSatisfied(by: actual) else {
+            throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: actual)
+        }
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (position, event_id, stream_name, category, stream_version, type,
+                                    schema_version, data, metadata, recorded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for (offset, event) in events.enumerated() {
+            try insert.execute(arguments: [
+                head + Int64(offset) + 1, event.id.uuidString.lowercased(), stream.description, stream.category,
+                actual + Int64(offset) + 1, event.type, event.schemaVersion, String(decoding: event.data, as: UTF8.self),
+                String(decoding: event.metadata.jsonData(), as: UTF8.self), request.recordedAt,
+            ])
+        }
+        let last = head + Int64(events.count)
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO streams (stream_name, version, last_position, last_written_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (stream_name) DO UPDATE SET
+                    version = excluded.version, last_position = excluded.last_position,
+                    last_written_at = excluded.last_written_at
+                """
+        ).execute(arguments: [stream.description, actual + Int64(events.count), last, request.recordedAt])
+        return AppendResult(
+            streamVersion: actual + Int64(events.count), firstPosition: GlobalPosition(rawValue: head + 1),
+            lastPosition: GlobalPosition(rawValue: last), wasAlreadyStored: false)
     }
 
     public func read(_ stream: StreamName, from version: StreamVersion, direction: ReadDirection, limit: Int) async throws
@@ -165,4 +214,13 @@ public final class SQLiteEventStore: EventStore {
     static func date(fromMilliseconds ms: Int64) -> Date {
         Date(timeIntervalSince1970: Double(ms) / 1000)
     }
+}
+
+/// An append waiting for the next shared transaction.
+struct PendingAppend: Sendable {
+    let events: [NewEvent]
+    let stream: StreamName
+    let expected: ExpectedVersion
+    let recordedAt: Int64
+    let answer: CheckedContinuation<AppendResult, any Error>
 }

@@ -30,7 +30,8 @@ public final class SQLiteProjection<Model: SQLReadModel>: Projection {
 
     public func consume(_ events: [RecordedEvent]) async throws {
         guard let last = events.last else { return }
-        try await database.write { [model] db in
+        // Rows and checkpoint together, rebuildable from the log: no fsync of their own.
+        try await database.write(.rebuildable) { [model] db in
             // Guard against a second runner: apply only what is past the stored checkpoint.
             let checkpoint = try SQLiteCheckpointStore.checkpoint(for: model.name, db)
             for event in events where event.position > checkpoint { try db.run(try model.statements(for: event)) }

@@ -29,6 +29,7 @@ public enum StoreContract {
         check("keeps causation and correlation ids", keepsMetadata),
         check("finds an event by id and the events of one conversation", findsByIdAndCorrelation),
         check("lets exactly one of many concurrent appenders with the same expected version win", oneConcurrentWinner),
+        check("answers each of many concurrent appenders with mixed expected versions on its own", mixedConcurrentAppends),
         check("shows a tailing reader every position once, in order, while writers run", readerSeesNoGap),
         check("subscription catches up then goes live without gap or duplicate", subscriptionHandsOver),
     ]
@@ -320,6 +321,57 @@ public enum StoreContract {
         let events = try await store.read(s, from: 1, direction: .forwards, limit: 100)
         #expect(events.map(\.version) == [1, 2, 3])
         #expect(try await store.headPosition() == 3)
+    }
+
+    /// Four streams, and on each at once: four appenders expecting a new stream (one wins), four expecting
+    /// any version (all win), one re-sending a batch another appender sends (one write, one answer
+    /// twice), and one with an event id already used elsewhere (refused). However the store groups them,
+    /// each is answered for itself and the log ends gap-free.
+    public static func mixedConcurrentAppends(_ store: any EventStore) async throws {
+        enum Kind: Sendable { case new, any, resend, reused }
+        let taken = event("Taken")
+        _ = try await store.append([taken], to: try stream("elsewhere"), expecting: .noStream)
+        let streams = try (0..<4).map { try stream("mixed\($0)") }
+        let resent = streams.map { _ in event("Resent") }
+        let outcomes = await withTaskGroup(of: (Int, Kind, Result<AppendResult, any Error>).self) { group in
+            for (index, s) in streams.enumerated() {
+                let jobs: [(Kind, [NewEvent], ExpectedVersion)] =
+                    (0..<4).map { _ in (Kind.new, [event("New")], ExpectedVersion.noStream) }
+                    + (0..<4).map { _ in (Kind.any, [event("Any"), event("Any")], ExpectedVersion.any) }
+                    + [(.resend, [resent[index]], .any), (.resend, [resent[index]], .any), (.reused, [taken], .any)]
+                for (kind, events, expected) in jobs {
+                    group.addTask {
+                        do { return (index, kind, .success(try await store.append(events, to: s, expecting: expected))) }
+                        catch { return (index, kind, .failure(error)) }
+                    }
+                }
+            }
+            var all: [(Int, Kind, Result<AppendResult, any Error>)] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        for (index, s) in streams.enumerated() {
+            let mine = outcomes.filter { $0.0 == index }
+            let news = mine.filter { $0.1 == .new }.map(\.2)
+            #expect(news.count { (try? $0.get()) != nil } == 1, "\(s): one new-stream appender wins")
+            for case .failure(let error) in news {
+                guard case .wrongExpectedVersion(let name, .noStream, _)? = error as? EventStoreError, name == s else {
+                    Issue.record("\(s): \(error)")
+                    continue
+                }
+            }
+            #expect(mine.filter { $0.1 == .any }.allSatisfy { (try? $0.2.get()) != nil }, "\(s): every any-version appender wins")
+            let resends = mine.filter { $0.1 == .resend }.compactMap { try? $0.2.get() }
+            #expect(resends.count == 2 && resends[0].lastPosition == resends[1].lastPosition, "\(s): \(resends)")
+            #expect(mine.filter { $0.1 == .reused }.allSatisfy {
+                if case .failure(let error) = $0.2, case .eventIdReused? = error as? EventStoreError { true } else { false }
+            })
+            // 1 new + 4 × 2 any + 1 resent.
+            #expect(try await store.version(of: s) == 10, "\(s)")
+        }
+        let log = try await store.readAll(after: .start, limit: 1_000)
+        #expect(log.map(\.position.rawValue) == Array(1...Int64(1 + 4 * 10)))
+        #expect(Set(log.map(\.id)).count == log.count)
     }
 
     static func readerSeesNoGap(_ store: any EventStore) async throws {

@@ -42,6 +42,31 @@ import Testing
         #expect(next.firstPosition == 3)
     }
 
+    /// Group commit: appends made at once share transactions (and fsyncs), each still answered for
+    /// itself — a conflict in one leaves its neighbours written.
+    @Test func concurrentAppendsShareCommitsAndAreEachAnsweredAlone() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteEventStore(path: directory.path("group.sqlite"))
+        let appends = 64
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for n in 0..<appends {
+                group.addTask {
+                    // Every fourth one expects a stream that another append of the same group creates.
+                    let expected: ExpectedVersion = n % 4 == 3 ? .noStream : .any
+                    let stream = n % 4 == 3 ? "shared-1" : "own-\(n)"
+                    return (try? await store.append([StoreContract.event()], to: StreamName(stream), expecting: expected)) != nil
+                }
+            }
+            var all: [Bool] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        // 48 own streams and one of the 16 new-stream appenders to the shared stream.
+        #expect(outcomes.count { $0 } == 49)
+        #expect(try await store.headPosition() == 49)
+        #expect(store.appendCommits < appends / 2, "\(store.appendCommits) commits for \(appends) appends")
+    }
+
     /// Two pools on one file behave like two processes: the write lock of BEGIN IMMEDIATE, not an
     /// in-process queue, must keep positions gap-free and in commit order.
     @Test func twoConnectionsOnOneFileKeepTheLogGapFree() async throws {
