@@ -289,6 +289,58 @@ public final class PostgresDatabase: Sendable {
                 """
             ]
         ),
+        (
+            3, "append in one round trip",
+            [
+                // The whole append as one statement: the head row locked first (positions in commit order),
+                // the version checked, every event inserted with one INSERT … SELECT FROM unnest, the
+                // stream row and the head moved, the wake-up sent. Answers `appended` (version, first and
+                // last position), `conflict` (the actual version) or `stored` (an id is in the log already:
+                // the caller settles the re-send in a transaction of its own). NOTE: stored format, as v1.
+                """
+                CREATE FUNCTION chronicle_append(
+                    p_stream text, p_category text, p_expected_kind text, p_expected bigint, p_ids uuid[], p_types text[],
+                    p_schema_versions integer[], p_data text[], p_metadata text[], p_recorded_at timestamptz, p_channel text)
+                RETURNS TABLE (r_outcome text, r_version bigint, r_first bigint, r_last bigint)
+                LANGUAGE plpgsql AS $$
+                DECLARE
+                    v_head bigint;
+                    v_actual bigint;
+                    v_count bigint := cardinality(p_ids);
+                BEGIN
+                    PERFORM set_config('lock_timeout', '5s', true);
+                    SELECT h.position INTO v_head FROM chronicle_head h WHERE h.id = 1 FOR UPDATE;
+                    IF EXISTS (SELECT 1 FROM events e WHERE e.event_id = ANY(p_ids)) THEN
+                        RETURN QUERY SELECT 'stored'::text, 0::bigint, 0::bigint, 0::bigint;
+                        RETURN;
+                    END IF;
+                    SELECT COALESCE(max(s.version), 0) INTO v_actual FROM streams s WHERE s.stream_name = p_stream;
+                    IF NOT (p_expected_kind = 'any'
+                            OR (p_expected_kind = 'no_stream' AND v_actual = 0)
+                            OR (p_expected_kind = 'stream_exists' AND v_actual > 0)
+                            OR (p_expected_kind = 'exactly' AND v_actual = p_expected)) THEN
+                        RETURN QUERY SELECT 'conflict'::text, v_actual, 0::bigint, 0::bigint;
+                        RETURN;
+                    END IF;
+                    INSERT INTO events (position, event_id, stream_name, category, stream_version, type, schema_version,
+                                        data, metadata, recorded_at)
+                    SELECT v_head + u.n, u.id, p_stream, p_category, v_actual + u.n, u.type, u.schema_version,
+                           u.data::json, u.metadata::json, p_recorded_at
+                    FROM unnest(p_ids, p_types, p_schema_versions, p_data, p_metadata)
+                         WITH ORDINALITY AS u(id, type, schema_version, data, metadata, n);
+                    INSERT INTO streams (stream_name, version, last_position, last_written_at)
+                    VALUES (p_stream, v_actual + v_count, v_head + v_count, p_recorded_at)
+                    ON CONFLICT (stream_name) DO UPDATE SET
+                        version = excluded.version, last_position = excluded.last_position,
+                        last_written_at = excluded.last_written_at;
+                    UPDATE chronicle_head SET position = v_head + v_count WHERE id = 1;
+                    PERFORM pg_notify(p_channel, current_schema() || ':' || (v_head + v_count)::text);
+                    RETURN QUERY SELECT 'appended'::text, v_actual + v_count, v_head + 1, v_head + v_count;
+                END
+                $$
+                """
+            ]
+        ),
     ]
 }
 

@@ -16,7 +16,7 @@ public final class PostgresEventStore: EventStore {
     /// Raised after each append of this process, and on each notification from others (``listen()``).
     public let appendSignal = PositionSignal()
     private let now: @Sendable () -> Date
-    /// The notification channel appends announce their last position on.
+    /// The notification channel appends announce `<schema>:<last position>` on.
     public static let channel = "chronicle_events"
 
     /// A store on `database` (migrated); `now` stamps `recordedAt`.
@@ -27,11 +27,58 @@ public final class PostgresEventStore: EventStore {
 
     private var logger: Logger { database.logger }
 
+    /// Appends `events` in one round trip: one statement (the `chronicle_append` function) locks the head
+    /// row, checks the version, inserts every event and answers. A batch holding an id that is in the log
+    /// already (a re-send) is settled by ``appendResending(_:to:expecting:recordedAt:)``.
     public func append(_ events: [NewEvent], to stream: StreamName, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
         try AppendRules.validate(events, to: stream)
         let recordedAt = now()
+        let (kind, version): (String, Int64) = switch expected {
+        case .any: ("any", 0)
+        case .noStream: ("no_stream", 0)
+        case .streamExists: ("stream_exists", 0)
+        case .exactly(let n): ("exactly", n)
+        }
+        let ids = events.map(\.id)
+        let types = events.map(\.type)
+        let schemaVersions = events.map { Int32($0.schemaVersion) }
+        let data = events.map { String(decoding: $0.data, as: UTF8.self) }
+        let metadata = events.map { String(decoding: $0.metadata.jsonData(), as: UTF8.self) }
+        let logger = self.logger
+        let answer = try await database.withConnection { connection in
+            var answer: (String, Int64, Int64, Int64)?
+            for try await row in try await connection.query(
+                """
+                SELECT r_outcome, r_version, r_first, r_last FROM chronicle_append(
+                    \(stream.description), \(stream.category), \(kind), \(version), \(ids), \(types), \(schemaVersions), \(data),
+                    \(metadata), \(recordedAt), \(Self.channel))
+                """, logger: logger
+            ).decode((String, Int64, Int64, Int64).self) { answer = row }
+            return answer
+        }
+        switch answer {
+        case ("appended", let newVersion, let first, let last)?:
+            appendSignal.announce(GlobalPosition(rawValue: last))
+            return AppendResult(
+                streamVersion: newVersion, firstPosition: GlobalPosition(rawValue: first), lastPosition: GlobalPosition(rawValue: last),
+                wasAlreadyStored: false)
+        case ("conflict", let actual, _, _)?:
+            throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: actual)
+        case ("stored", _, _, _)?:
+            return try await appendResending(events, to: stream, expecting: expected, recordedAt: recordedAt)
+        default:
+            throw EventStoreError.storage("chronicle_append answered \(String(describing: answer))")
+        }
+    }
+
+    /// An append holding an id already stored: the same batch re-sent is answered with the original
+    /// result; anything else is refused (``AppendRules/idempotentResult(for:to:stored:)``). In one
+    /// transaction, the head row locked first, so that it sees every append that committed before it.
+    func appendResending(_ events: [NewEvent], to stream: StreamName, expecting expected: ExpectedVersion, recordedAt: Date)
+        async throws -> AppendResult
+    {
         let logger = self.logger
         let result = try await database.withTransaction { connection in
             // The head row first: appenders queue here, so positions are handed out in commit order.
@@ -78,7 +125,8 @@ public final class PostgresEventStore: EventStore {
                 """, logger: logger)
             try await connection.query("UPDATE chronicle_head SET position = \(last) WHERE id = 1", logger: logger)
             // Delivered at COMMIT; only a wake-up hint.
-            try await connection.execute("SELECT pg_notify(\(Self.channel), \(String(last)))", logger: logger)
+            try await connection.execute(
+                "SELECT pg_notify(\(Self.channel), current_schema() || ':' || \(String(last)))", logger: logger)
             return AppendResult(
                 streamVersion: newVersion, firstPosition: GlobalPosition(rawValue: head + 1),
                 lastPosition: GlobalPosition(rawValue: last), wasAlreadyStored: false)
@@ -182,9 +230,19 @@ public final class PostgresEventStore: EventStore {
                 // Bounded only by cancellation: a shutdown must not wait on a connection PostgreSQL dropped.
                 try await database.withDeadline(.seconds(86_400 * 365)) {
                     try await self.database.client.withConnection { connection in
+                        // The channel is database-wide: a notification names its schema, and only this
+                        // store's schema wakes it (another deployment's high positions would otherwise
+                        // hide this one's appends from its waiters).
+                        var schema = ""
+                        for try await name in try await connection.query("SELECT current_schema()", logger: self.logger).decode(String.self) {
+                            schema = name
+                        }
+                        let prefix = schema + ":"
                         try await connection.listen(on: Self.channel) { notifications in
-                            for try await notification in notifications {
-                                if let position = Int64(notification.payload) { self.appendSignal.announce(GlobalPosition(rawValue: position)) }
+                            for try await notification in notifications where notification.payload.hasPrefix(prefix) {
+                                if let position = Int64(notification.payload.dropFirst(prefix.count)) {
+                                    self.appendSignal.announce(GlobalPosition(rawValue: position))
+                                }
                             }
                         }
                     }

@@ -49,45 +49,66 @@ struct PostgresStoreTests {
                 for _ in 0..<3 { group.addTask { try await database.migrate() } }
                 try await group.waitForAll()
             }
-            #expect(try await database.appliedMigrations() == [1, 2])
+            #expect(try await database.appliedMigrations() == [1, 2, 3])
         }
     }
 }
 
 @Suite(.enabled(if: PostgresTestDatabase.isAvailable, "set DATABASE_URL (scripts/test starts a throwaway PostgreSQL)"))
 struct OutstandingAppendProbeTests {
-    /// An append that holds its position uncommitted (a trigger makes its transaction sleep after the
-    /// insert) while another append tries to commit: the tailing reader must see the held event first and
-    /// never skip it. Against positions from a sequence, the second append commits position 2 while 1 is
-    /// still outstanding, and a reader that moved its checkpoint to 2 never reads 1.
+    /// An append that holds its position uncommitted (a trigger keeps its transaction open after the
+    /// insert, until the test lets it go) while another append tries to commit: the tailing reader must
+    /// see the held event first and never skip it. Against positions from a sequence, the second append
+    /// commits position 2 while 1 is still outstanding, and a reader that moved its checkpoint to 2 never
+    /// reads 1. The slow append is let go only once the fast one is waiting on it, so the test never
+    /// depends on timing.
     @Test func aReaderNeverSkipsAnAppendThatCommitsLate() async throws {
         try await PostgresTestDatabase.withDatabase { database in
+            try await database.execute("CREATE TABLE chronicle_probe_release (released boolean)")
             try await database.execute(
                 """
-                CREATE FUNCTION chronicle_probe_sleep() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN IF NEW.type = 'SlowProbe' THEN PERFORM pg_sleep(1.5); END IF; RETURN NEW; END $$
+                CREATE FUNCTION chronicle_probe_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.type = 'SlowProbe' THEN
+                        -- Each loop's SELECT sees what committed since (READ COMMITTED).
+                        WHILE NOT EXISTS (SELECT 1 FROM chronicle_probe_release) LOOP PERFORM pg_sleep(0.01); END LOOP;
+                    END IF;
+                    RETURN NEW;
+                END $$
                 """)
             try await database.execute(
-                "CREATE TRIGGER chronicle_probe AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION chronicle_probe_sleep()")
+                "CREATE TRIGGER chronicle_probe AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION chronicle_probe_hold()")
             let store = PostgresEventStore(database: database)
             let slow = StoreContract.event("SlowProbe")
             let fast = StoreContract.event("FastProbe")
             let results = Results()
+            /// The number `sql` answers (0 when it fails).
+            @Sendable func count(_ sql: String) async -> Int64 {
+                (try? await database.rows(SQLStatement(sql)).first?.values.first?.integer) ?? 0
+            }
             // A reader that skipped position 1 sees only [2] and fails below (after the timeout).
-            let seen = try await tailLog(of: store, expecting: 2, pollInterval: .milliseconds(10), timeout: .seconds(10)) {
+            let seen = try await tailLog(of: store, expecting: 2, pollInterval: .milliseconds(10), timeout: .seconds(60)) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { results.slow = try await store.append([slow], to: StreamName("probe-slow"), expecting: .any) }
-                    // The fast append starts once the slow one sleeps inside its transaction, its event inserted.
-                    await eventually("the slow append holds its position") {
-                        (try? await database.withConnection { connection in
-                            var sleeping = 0
-                            for try await n in try await connection.query(
-                                "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event = 'PgSleep'", logger: Logger(label: "probe")
-                            ).decode(Int.self) { sleeping = n }
-                            return sleeping > 0
-                        }) ?? false
+                    // The slow append's transaction, its event inserted, held in the trigger.
+                    var held: Int64 = 0
+                    await eventually(timeout: .seconds(30), "the slow append holds its position") {
+                        held = await count(
+                            """
+                            SELECT COALESCE(max(backend_xid::text::bigint), 0) FROM pg_stat_activity
+                            WHERE wait_event = 'PgSleep' AND datname = current_database() AND backend_xid IS NOT NULL
+                            """)
+                        return held > 0
                     }
-                    results.fast = try await store.append([fast], to: StreamName("probe-fast"), expecting: .any)
+                    group.addTask { results.fast = try await store.append([fast], to: StreamName("probe-fast"), expecting: .any) }
+                    // Let go once the fast append waits for the slow one's transaction (with positions from a
+                    // sequence it would not wait, and this fails).
+                    await eventually(timeout: .seconds(30), "the fast append waits for the slow one") {
+                        await count(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = '\(held)'"
+                        ) > 0
+                    }
+                    try await database.execute("INSERT INTO chronicle_probe_release VALUES (true)")
                     try await group.waitForAll()
                 }
             }
@@ -166,6 +187,32 @@ struct PostgresProjectionTests {
             try await SQLProjectionContract.resettingOneLeavesEveryOtherCheckpoint(
                 store: PostgresEventStore(database: database), checkpoints: PostgresCheckpointStore(database: database),
                 projection: { try await PostgresProjection($0, database: database).prepared() }, rows: { try await database.rows($0) })
+        }
+    }
+
+    /// The notification channel is database-wide: a deployment in another schema of the same database must
+    /// not wake this one's readers — worse, its higher positions would hide this one's appends from them.
+    @Test func appendsInAnotherSchemaDoNotWakeThisSchemasReaders() async throws {
+        try await PostgresTestDatabase.withDatabase { mine in
+            try await PostgresTestDatabase.withDatabase { other in
+                let listening = PostgresEventStore(database: mine)
+                // Another process's store on this schema: its appends reach `listening` only by NOTIFY.
+                let writer = PostgresEventStore(database: mine)
+                let stranger = PostgresEventStore(database: other)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await listening.listen() }
+                    defer { group.cancelAll() }
+                    // Until LISTEN is in place, appends go unheard: append until one is heard.
+                    await eventually("the listener hears this schema's appends") {
+                        _ = try? await writer.append([StoreContract.event()], to: StreamName("mine-1"), expecting: .any)
+                        return listening.appendSignal.latest > .start
+                    }
+                    _ = try await stranger.append((0..<100).map { StoreContract.event("Foreign", $0) }, to: StreamName("theirs-1"), expecting: .any)
+                    let next = try await writer.append([StoreContract.event()], to: StreamName("mine-1"), expecting: .any)
+                    await eventually("the listener hears this schema's next append") { listening.appendSignal.latest == next.lastPosition }
+                    #expect(listening.appendSignal.latest == next.lastPosition, "a foreign position \(listening.appendSignal.latest) was announced")
+                }
+            }
         }
     }
 
