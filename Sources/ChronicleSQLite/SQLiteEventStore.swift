@@ -123,22 +123,22 @@ public final class SQLiteEventStore: EventStore {
         try AppendRules.validateRead(limit: limit, version: version)
         let sql = switch direction {
         case .forwards:
-            "SELECT * FROM events WHERE stream_name = ? AND stream_version >= ? ORDER BY stream_version LIMIT ?"
+            "\(Self.columns) WHERE stream_name = ? AND stream_version >= ? ORDER BY stream_version LIMIT ?"
         case .backwards:
-            "SELECT * FROM events WHERE stream_name = ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT ?"
+            "\(Self.columns) WHERE stream_name = ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT ?"
         }
         return try await fetchEvents(sql, [stream.description, version, limit])
     }
 
     public func readAll(after position: GlobalPosition, limit: Int) async throws -> [RecordedEvent] {
         try AppendRules.validateRead(limit: limit)
-        return try await fetchEvents("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?", [position.rawValue, limit])
+        return try await fetchEvents("\(Self.columns) WHERE position > ? ORDER BY position LIMIT ?", [position.rawValue, limit])
     }
 
     public func readCategory(_ category: String, after position: GlobalPosition, limit: Int) async throws -> [RecordedEvent] {
         try AppendRules.validateRead(limit: limit)
         return try await fetchEvents(
-            "SELECT * FROM events WHERE category = ? AND position > ? ORDER BY position LIMIT ?",
+            "\(Self.columns) WHERE category = ? AND position > ? ORDER BY position LIMIT ?",
             [category, position.rawValue, limit])
     }
 
@@ -164,13 +164,13 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func event(id: UUID) async throws -> RecordedEvent? {
-        try await fetchEvents("SELECT * FROM events WHERE event_id = ?", [id.uuidString.lowercased()]).first
+        try await fetchEvents("\(Self.columns) WHERE event_id = ?", [id.uuidString.lowercased()]).first
     }
 
     public func events(correlatedWith correlationId: UUID, limit: Int) async throws -> [RecordedEvent] {
         try AppendRules.validateRead(limit: limit)
         return try await fetchEvents(
-            "SELECT * FROM events WHERE json_extract(metadata, '$.correlation_id') = ? ORDER BY position LIMIT ?",
+            "\(Self.columns) WHERE json_extract(metadata, '$.correlation_id') = ? ORDER BY position LIMIT ?",
             [correlationId.uuidString.lowercased(), limit])
     }
 
@@ -182,33 +182,39 @@ public final class SQLiteEventStore: EventStore {
 
     private func fetchEvents(_ sql: String, _ arguments: StatementArguments) async throws -> [RecordedEvent] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.event(from:))
+            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.event(from:))
         }
     }
 
-    /// The stored events among `ids`, by id.
+    /// The stored events among `ids`, by id: one existence check for the whole batch (almost always
+    /// none), the events themselves only for ids found.
     static func storedEvents(ids: [UUID], _ db: Database) throws -> [UUID: RecordedEvent] {
+        let keys = ids.map { $0.uuidString.lowercased() }
+        let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
+        guard try keys.contains(where: { try Int.fetchOne(exists, arguments: [$0]) != nil }) else { return [:] }
         var stored: [UUID: RecordedEvent] = [:]
-        let statement = try db.cachedStatement(sql: "SELECT * FROM events WHERE event_id = ?")
-        for id in ids {
-            if let row = try Row.fetchOne(statement, arguments: [id.uuidString.lowercased()]) {
-                stored[id] = try event(from: row)
-            }
+        let statement = try db.cachedStatement(sql: "\(columns) WHERE event_id = ?")
+        for (id, key) in zip(ids, keys) {
+            if let row = try Row.fetchOne(statement, arguments: [key]) { stored[id] = try event(from: row) }
         }
         return stored
     }
 
-    /// Decodes one `events` row; a row the store cannot read is an error, never skipped.
+    /// The columns ``event(from:)`` reads, by index.
+    static let columns =
+        "SELECT position, event_id, stream_name, stream_version, type, schema_version, data, metadata, recorded_at FROM events"
+
+    /// Decodes one row of ``columns``; a row the store cannot read is an error, never skipped. The stream
+    /// name was validated when it was appended, and is not checked again.
     static func event(from row: Row) throws -> RecordedEvent {
-        guard let id = UUID(uuidString: row["event_id"] as String) else {
-            throw EventStoreError.storage("event at position \(row["position"] as Int64) has an invalid id")
+        let position: Int64 = row[0]
+        guard let id = UUID(uuidString: row[1] as String) else {
+            throw EventStoreError.storage("event at position \(position) has an invalid id")
         }
         return RecordedEvent(
-            id: id, stream: try StreamName(row["stream_name"] as String), version: row["stream_version"],
-            position: GlobalPosition(rawValue: row["position"]), type: row["type"], schemaVersion: row["schema_version"],
-            data: Data((row["data"] as String).utf8),
-            metadata: try Metadata.fromJSON(Data((row["metadata"] as String).utf8)),
-            recordedAt: date(fromMilliseconds: row["recorded_at"]))
+            id: id, stream: StreamName(storedName: row[2]), version: row[3], position: GlobalPosition(rawValue: position),
+            type: row[4], schemaVersion: row[5], data: row[6] as Data, metadata: try Metadata.fromJSON(row[7] as Data),
+            recordedAt: date(fromMilliseconds: row[8]))
     }
 
     static func date(fromMilliseconds ms: Int64) -> Date {

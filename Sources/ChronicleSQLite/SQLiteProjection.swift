@@ -106,7 +106,8 @@ extension Database {
     func run(_ statements: [SQLStatement]) throws {
         for statement in statements {
             let statement = try statement.checkedForEveryBackend()
-            try execute(sql: statement.sql, arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
+            // Cached: a read model runs the same few statements for every event.
+            try cachedStatement(sql: statement.sql).execute(arguments: StatementArguments(statement.arguments.map(\.databaseValue)))
         }
     }
 }

@@ -323,23 +323,28 @@ public enum StoreContract {
         #expect(try await store.headPosition() == 3)
     }
 
-    /// Four streams, and on each at once: four appenders expecting a new stream (one wins), four expecting
-    /// any version (all win), one re-sending a batch another appender sends (one write, one answer
-    /// twice), and one with an event id already used elsewhere (refused). However the store groups them,
-    /// each is answered for itself and the log ends gap-free.
+    /// Four pairs of streams, and at once: on the first of each pair four appenders expecting a new stream
+    /// (one wins); on the second four appenders expecting any version (all win), one re-sending a batch
+    /// another appender sends (one write, the same answer twice) and one with an event id already used
+    /// elsewhere (refused). However the store groups them, each is answered for itself and the log ends
+    /// gap-free.
     public static func mixedConcurrentAppends(_ store: any EventStore) async throws {
         enum Kind: Sendable { case new, any, resend, reused }
         let taken = event("Taken")
         _ = try await store.append([taken], to: try stream("elsewhere"), expecting: .noStream)
-        let streams = try (0..<4).map { try stream("mixed\($0)") }
-        let resent = streams.map { _ in event("Resent") }
+        let fresh = try (0..<4).map { try stream("fresh\($0)") }
+        let shared = try (0..<4).map { try stream("shared\($0)") }
+        let resent = shared.map { _ in event("Resent") }
         let outcomes = await withTaskGroup(of: (Int, Kind, Result<AppendResult, any Error>).self) { group in
-            for (index, s) in streams.enumerated() {
-                let jobs: [(Kind, [NewEvent], ExpectedVersion)] =
-                    (0..<4).map { _ in (Kind.new, [event("New")], ExpectedVersion.noStream) }
-                    + (0..<4).map { _ in (Kind.any, [event("Any"), event("Any")], ExpectedVersion.any) }
-                    + [(.resend, [resent[index]], .any), (.resend, [resent[index]], .any), (.reused, [taken], .any)]
-                for (kind, events, expected) in jobs {
+            for index in 0..<4 {
+                let jobs: [(Kind, StreamName, [NewEvent], ExpectedVersion)] =
+                    (0..<4).map { _ in (Kind.new, fresh[index], [event("New")], ExpectedVersion.noStream) }
+                    + (0..<4).map { _ in (Kind.any, shared[index], [event("Any"), event("Any")], ExpectedVersion.any) }
+                    + [
+                        (.resend, shared[index], [resent[index]], .any), (.resend, shared[index], [resent[index]], .any),
+                        (.reused, shared[index], [taken], .any),
+                    ]
+                for (kind, s, events, expected) in jobs {
                     group.addTask {
                         do { return (index, kind, .success(try await store.append(events, to: s, expecting: expected))) }
                         catch { return (index, kind, .failure(error)) }
@@ -350,24 +355,25 @@ public enum StoreContract {
             for await outcome in group { all.append(outcome) }
             return all
         }
-        for (index, s) in streams.enumerated() {
+        for index in 0..<4 {
             let mine = outcomes.filter { $0.0 == index }
             let news = mine.filter { $0.1 == .new }.map(\.2)
-            #expect(news.count { (try? $0.get()) != nil } == 1, "\(s): one new-stream appender wins")
+            #expect(news.count { (try? $0.get()) != nil } == 1, "\(fresh[index]): one new-stream appender wins")
             for case .failure(let error) in news {
-                guard case .wrongExpectedVersion(let name, .noStream, _)? = error as? EventStoreError, name == s else {
-                    Issue.record("\(s): \(error)")
+                guard case .wrongExpectedVersion(let name, .noStream, 1)? = error as? EventStoreError, name == fresh[index] else {
+                    Issue.record("\(fresh[index]): \(error)")
                     continue
                 }
             }
-            #expect(mine.filter { $0.1 == .any }.allSatisfy { (try? $0.2.get()) != nil }, "\(s): every any-version appender wins")
+            #expect(mine.filter { $0.1 == .any }.allSatisfy { (try? $0.2.get()) != nil }, "\(shared[index]): every any-version appender wins")
             let resends = mine.filter { $0.1 == .resend }.compactMap { try? $0.2.get() }
-            #expect(resends.count == 2 && resends[0].lastPosition == resends[1].lastPosition, "\(s): \(resends)")
+            #expect(resends.count == 2 && resends.first?.lastPosition == resends.last?.lastPosition, "\(shared[index]): \(resends)")
             #expect(mine.filter { $0.1 == .reused }.allSatisfy {
                 if case .failure(let error) = $0.2, case .eventIdReused? = error as? EventStoreError { true } else { false }
             })
-            // 1 new + 4 × 2 any + 1 resent.
-            #expect(try await store.version(of: s) == 10, "\(s)")
+            #expect(try await store.version(of: fresh[index]) == 1)
+            // 4 × 2 any + 1 resent.
+            #expect(try await store.version(of: shared[index]) == 9, "\(shared[index])")
         }
         let log = try await store.readAll(after: .start, limit: 1_000)
         #expect(log.map(\.position.rawValue) == Array(1...Int64(1 + 4 * 10)))

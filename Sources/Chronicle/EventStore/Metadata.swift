@@ -57,15 +57,43 @@ extension Metadata: Codable {
 
     /// The metadata as stored: compact JSON with sorted keys.
     public func jsonData() -> Data {
+        // The common shapes (nothing, or the two ids) written directly; the same bytes the encoder writes.
+        if extra.isEmpty {
+            switch (causationId, correlationId) {
+            case (nil, nil): return Data("{}".utf8)
+            case (let causation?, let correlation?):
+                return Data(
+                    "{\"causation_id\":\"\(causation.uuidString.lowercased())\",\"correlation_id\":\"\(correlation.uuidString.lowercased())\"}".utf8)
+            default: break
+            }
+        }
         // Encoding [String: String?]-shaped values cannot fail.
-        (try? Self.encoder.encode(self)) ?? Data("{}".utf8)
+        return (try? Self.encoder.encode(self)) ?? Data("{}".utf8)
     }
 
     /// Reads stored metadata; unreadable metadata is an error, never silently dropped.
     public static func fromJSON(_ data: Data) throws -> Metadata {
-        // Most events of a plain append carry no metadata: skip the decoder for them.
+        // Most events carry no metadata, or exactly the two ids as ``jsonData()`` writes them: read those
+        // without the decoder.
         if data.count == 2, data.first == UInt8(ascii: "{"), data.last == UInt8(ascii: "}") { return Metadata() }
+        if data.count == twoIdsLength, let metadata = twoIds(data) { return metadata }
         return try decoder.decode(Metadata.self, from: data)
+    }
+
+    private static let causationPrefix = Array("{\"causation_id\":\"".utf8)
+    private static let correlationInfix = Array("\",\"correlation_id\":\"".utf8)
+    private static let twoIdsLength = causationPrefix.count + 36 + correlationInfix.count + 36 + 2
+
+    /// `{"causation_id":"<uuid>","correlation_id":"<uuid>"}`, or nil for any other text.
+    private static func twoIds(_ data: Data) -> Metadata? {
+        let bytes = [UInt8](data)
+        let second = causationPrefix.count + 36 + correlationInfix.count
+        guard bytes.starts(with: causationPrefix), Array(bytes[(causationPrefix.count + 36)..<second]) == correlationInfix,
+            bytes[second + 36] == UInt8(ascii: "\""), bytes[second + 37] == UInt8(ascii: "}"),
+            let causation = UUID(uuidString: String(decoding: bytes[causationPrefix.count..<(causationPrefix.count + 36)], as: UTF8.self)),
+            let correlation = UUID(uuidString: String(decoding: bytes[second..<(second + 36)], as: UTF8.self))
+        else { return nil }
+        return Metadata(causationId: causation, correlationId: correlation)
     }
 
     private static let decoder = JSONDecoder()

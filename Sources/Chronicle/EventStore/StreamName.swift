@@ -110,6 +110,16 @@ public struct StreamCategory: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension StreamName {
+    /// A name a store validated when it was appended, read back: split at its first dash, not checked
+    /// again (reads pay for it on every row). Never for names from outside the store.
+    public init(storedName name: String) {
+        if let dash = name.firstIndex(of: "-") {
+            self.init(validatedCategory: String(name[..<dash]), id: String(name[name.index(after: dash)...]))
+        } else {
+            self.init(validatedCategory: name, id: "")
+        }
+    }
+
     fileprivate init(validatedCategory category: String, id: String) {
         self.category = category
         self.id = id
