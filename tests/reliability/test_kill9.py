@@ -16,15 +16,18 @@ from load import Load, Recorder
 from verify import record_ops, verify_all
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "sqlite-64"])
 def test_kill9_under_mixed_load(backend, servers, figures, request):
+    """`sqlite-64`: 64 connections at once, so that appends share commits (group commit) and read
+    models are written without an fsync of their own while the process dies."""
     p = profile()
     url = request.getfixturevalue("postgres").new_database("kill9") if backend == "postgres" else None
-    kills = p[f"kill9_{backend}_kills"]
+    kills = p["kill9_grouped_kills"] if backend == "sqlite-64" else p[f"kill9_{backend}_kills"]
+    clients = p["kill9_grouped_clients"] if backend == "sqlite-64" else p["kill9_clients"]
     server = servers("serve", postgres_url=url)
     server.start()
     recorder = Recorder()
-    load = Load(lambda: server.port, recorder, seed(), clients=p["kill9_clients"]).start()
+    load = Load(lambda: server.port, recorder, seed(), clients=clients).start()
     jitter = random.Random(seed())
     restart_seconds = []
     try:

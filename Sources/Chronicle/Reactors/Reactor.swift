@@ -11,7 +11,11 @@ public protocol Reactor: Sendable {
     func react(to event: RecordedEvent) async throws
 }
 
-/// Runs a ``Reactor`` as an ``EventConsumer``: reacts to each event, then records its checkpoint.
+/// Runs a ``Reactor`` as an ``EventConsumer``: reacts to each event of a batch in order, then records
+/// the checkpoint once for the batch — or, when a reaction throws, at the last event fully reacted to.
+/// A crash between a reaction and the checkpoint makes the reactor meet those events again, which its
+/// idempotent effects (see ``Reactor``) already allow; one checkpoint write per batch instead of per
+/// event keeps a reactor that ignores most events from writing for each of them.
 public struct ReactorConsumer<R: Reactor>: EventConsumer {
     /// The reactor.
     public let reactor: R
@@ -31,9 +35,16 @@ public struct ReactorConsumer<R: Reactor>: EventConsumer {
     }
 
     public func consume(_ events: [RecordedEvent]) async throws {
-        for event in events {
-            try await reactor.react(to: event)
-            try await checkpoints.store(event.position, for: name)
+        var reacted: GlobalPosition?
+        do {
+            for event in events {
+                try await reactor.react(to: event)
+                reacted = event.position
+            }
+        } catch {
+            if let reacted { try await checkpoints.store(reacted, for: name) }
+            throw error
         }
+        if let reacted { try await checkpoints.store(reacted, for: name) }
     }
 }

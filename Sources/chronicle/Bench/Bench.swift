@@ -1,108 +1,152 @@
 import ArgumentParser
 import Chronicle
+import ChronicleHTTP
+import ChroniclePostgres
+import ChronicleRuntime
 import ChronicleSQLite
 import Foundation
-import GRDB
+import Logging
+import ServiceLifecycle
+import TodoApp
+import TodoHTTP
 
-/// Measures the SQLite store against a raw baseline in the same run, so that ratios survive a noisy machine.
+/// Runs each scenario against Chronicle and against a raw baseline in the same run (SQLite through its
+/// C API), and prints the ratio: the machine's load moves both sides alike.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure appends and reads of the SQLite store against plain SQLite in the same run.")
+        abstract: "Measure Chronicle against raw SQLite in the same run: appends, reads, folds, commands, projections, HTTP.",
+        discussion: "Build with -c release for figures worth recording (BENCHMARKS.md). --quick runs every scenario small, for the test run.")
 
-    @Option(help: "Events per measurement.")
-    var events = 20_000
+    @Flag(help: "Every scenario small and fast (for scripts/test): fails on errors, never on timing.")
+    var quick = false
 
-    @Option(help: "Events per append batch for the batched measurement.")
-    var batch = 100
+    @Option(help: "PRAGMA synchronous for both sides: FULL (the default durability), NORMAL or OFF.")
+    var synchronous = "FULL"
 
-    @Option(help: "PRAGMA synchronous for both sides: FULL, NORMAL or OFF.")
-    var synchronous = "NORMAL"
+    @Option(help: "Only these scenarios (comma-separated, e.g. S1,S8).")
+    var only: String?
+
+    @Option(help: "sqlite (the default) or postgres (at --postgres or DATABASE_URL, in a schema of its own, dropped afterwards).")
+    var backend = "sqlite"
+
+    @Option(help: "The PostgreSQL URL for --backend postgres (default: DATABASE_URL).")
+    var postgres: String?
+
+    @Option(help: .hidden) var replay: String?
 
     func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        if let replay { return try await Self.replayAndReport(path: replay) }
         guard let level = SQLiteDatabase.Configuration.Synchronous(rawValue: synchronous.uppercased()) else {
             throw ValidationError("synchronous must be FULL, NORMAL or OFF")
         }
-        guard events > 0, batch > 0 else { throw ValidationError("events and batch must be positive") }
+        let sizes = quick ? Sizes.quick : Sizes.full
+        let wanted = only.map { Set($0.uppercased().split(separator: ",").map(String.init)) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chronicle-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        var configuration = SQLiteDatabase.Configuration()
-        configuration.synchronous = level
-        let payload = Data("{\"title\":\"benchmark todo\",\"description\":\"a body of typical size for a small event\"}".utf8)
-        print("chronicle bench: \(events) events, synchronous=\(level.rawValue), batch=\(batch)")
-
-        // Baseline: the same rows inserted by a plain loop, one BEGIN IMMEDIATE transaction per row.
-        let raw = try SQLiteDatabase(path: directory.appendingPathComponent("raw.sqlite").path, configuration: configuration)
-        try await raw.write { db in
-            try db.execute(sql: "CREATE TABLE raw_events (position INTEGER PRIMARY KEY, event_id TEXT UNIQUE, stream TEXT, version INTEGER, type TEXT, data TEXT)")
-        }
-        let text = String(decoding: payload, as: UTF8.self)
-        let rawAppend = try await measure {
-            for i in 0..<events {
-                try await raw.write { db in
-                    try db.execute(
-                        sql: "INSERT INTO raw_events (event_id, stream, version, type, data) VALUES (?, ?, ?, ?, ?)",
-                        arguments: [UUID().uuidString.lowercased(), "bench-\(i % 100)", i / 100 + 1, "BenchHappened", text])
+        switch backend {
+        case "sqlite":
+            let run = Scenarios(directory: directory, sizes: sizes, synchronous: level)
+            print("chronicle bench: SQLite synchronous=\(level.rawValue), \(quick ? "quick" : "full") sizes, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+            print(Measurement.header)
+            for scenario in Scenarios.all where wanted?.contains(scenario.id) ?? true {
+                print(try await scenario.run(run).line(id: scenario.id, title: scenario.title))
+            }
+        case "postgres":
+            guard let url = postgres ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+                throw ValidationError("--backend postgres needs --postgres URL or DATABASE_URL")
+            }
+            try await PostgresDatabase.withTemporarySchema(url: url) { database, schema in
+                let run = PostgresScenarios(database: database, sizes: sizes, directory: directory)
+                print("chronicle bench: PostgreSQL at \(database.endpoint) (schema \(schema)), \(quick ? "quick" : "full") sizes, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+                print(Measurement.header)
+                for scenario in PostgresScenarios.all where wanted?.contains(scenario.id) ?? true {
+                    print(try await scenario.run(run).line(id: scenario.id, title: scenario.title))
                 }
             }
+        default:
+            throw ValidationError("--backend must be sqlite or postgres")
         }
-        let store = SQLiteEventStore(database: try SQLiteDatabase(path: directory.appendingPathComponent("store.sqlite").path, configuration: configuration))
-        let streams = try (0..<100).map { try StreamName(category: "bench", id: String($0)) }
-        let storeAppend = try await measure {
-            for i in 0..<events {
-                _ = try await store.append(
-                    [NewEvent(id: UUID(), type: "BenchHappened", data: payload)], to: streams[i % 100],
-                    expecting: .exactly(Int64(i / 100)))
-            }
-        }
-        let batched = SQLiteEventStore(database: try SQLiteDatabase(path: directory.appendingPathComponent("batched.sqlite").path, configuration: configuration))
-        let batchedAppend = try await measure {
-            var written = 0
-            while written < events {
-                let n = min(batch, events - written)
-                _ = try await batched.append(
-                    (0..<n).map { _ in NewEvent(id: UUID(), type: "BenchHappened", data: payload) }, to: streams[written / batch % 100],
-                    expecting: .any)
-                written += n
-            }
-        }
-        let rawRead = try await measure {
-            var last: Int64 = 0
-            while true {
-                let page = try await raw.read { [last] db in
-                    try Row.fetchAll(db, sql: "SELECT * FROM raw_events WHERE position > ? ORDER BY position LIMIT 1000", arguments: [last])
-                        .map { (position: $0["position"] as Int64, data: Data(($0["data"] as String).utf8)) }
-                }
-                guard let tail = page.last else { break }
-                last = tail.position
-            }
-        }
-        let storeRead = try await measure {
-            var last = GlobalPosition.start
-            while true {
-                let page = try await store.readAll(after: last, limit: 1000)
-                guard let tail = page.last else { break }
-                last = tail.position
-            }
-        }
-        func line(_ name: String, _ seconds: Double, baseline: Double) {
-            let rate = Double(events) / seconds
-            print(
-                name.padding(toLength: 44, withPad: " ", startingAt: 0)
-                    + String(format: "%9.3f s %11.0f ev/s   %.2fx baseline", seconds, rate, seconds / baseline))
-        }
-        line("raw SQLite insert loop (baseline)", rawAppend, baseline: rawAppend)
-        line("SQLiteEventStore.append, 1 event each", storeAppend, baseline: rawAppend)
-        line("SQLiteEventStore.append, \(batch) per batch", batchedAppend, baseline: rawAppend)
-        line("raw SQLite paged read (baseline)", rawRead, baseline: rawRead)
-        line("SQLiteEventStore.readAll, paged", storeRead, baseline: rawRead)
+        print("peak RSS of this process: \(Self.peakRSSKilobytes() / 1024) MB")
     }
 
-    private func measure(_ body: () async throws -> Void) async throws -> Double {
-        let clock = ContinuousClock()
-        let start = clock.now
-        try await body()
-        let elapsed = start.duration(to: clock.now)
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    /// S9's second half, in a process of its own so that its peak memory is its own: replays the log at
+    /// `path` page by page into a fold, and prints events, seconds and the peak RSS.
+    static func replayAndReport(path: String) async throws {
+        let store = SQLiteEventStore(database: try SQLiteDatabase(path: path))
+        let start = ContinuousClock.now
+        var (after, count, bytes) = (GlobalPosition.start, 0, 0)
+        while true {
+            let page = try await store.readAll(after: after, limit: 1_000)
+            guard let last = page.last else { break }
+            for event in page { bytes &+= event.data.count }
+            count += page.count
+            after = last.position
+        }
+        print("\(count) \(seconds(start.duration(to: .now))) \(peakRSSKilobytes())")
     }
+
+    /// The process's peak resident memory (VmHWM), in kB.
+    static func peakRSSKilobytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// How much work each scenario does.
+struct Sizes {
+    var singles: Int
+    var concurrent: Int
+    var batched: Int
+    var folds: Int
+    var commands: Int
+    var projected: Int
+    var http: Duration
+
+    static let full = Sizes(singles: 2_000, concurrent: 6_400, batched: 50_000, folds: 5_000, commands: 2_000, projected: 1_000_000, http: .seconds(10))
+    static let quick = Sizes(singles: 40, concurrent: 128, batched: 1_000, folds: 50, commands: 40, projected: 5_000, http: .milliseconds(500))
+}
+
+/// One scenario's figures.
+struct Measurement {
+    var rate: Double
+    var baseline: Double?
+    var latencies: [Double] = []
+    var note = ""
+
+    static let header =
+        "scenario                                        chronicle/s   baseline/s   ratio    p50 ms    p99 ms  notes"
+
+    func line(id: String, title: String) -> String {
+        let sorted = latencies.sorted()
+        func percentile(_ p: Double) -> String {
+            guard !sorted.isEmpty else { return "—" }
+            return String(format: "%.2f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000)
+        }
+        let ratio = baseline.map { String(format: "%.2f×", rate / $0) } ?? "—"
+        return "\(id) \(title)".padding(toLength: 46, withPad: " ", startingAt: 0)
+            + String(format: "%12.0f", rate) + (baseline.map { String(format: "%13.0f", $0) } ?? "            —")
+            + ratio.leftPadded(8) + percentile(0.5).leftPadded(10) + percentile(0.99).leftPadded(10) + "  " + note
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
+
+struct Scenario: Sendable {
+    let id: String
+    let title: String
+    let run: @Sendable (Scenarios) async throws -> Measurement
 }

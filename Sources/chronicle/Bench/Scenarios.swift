@@ -1,0 +1,350 @@
+import Chronicle
+import ChronicleHTTP
+import ChronicleRuntime
+import ChronicleSQLite
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TodoApp
+import TodoHTTP
+
+/// The scenarios of BENCHMARKS.md, each with its raw baseline, on files in `directory`.
+struct Scenarios: Sendable {
+    let directory: URL
+    let sizes: Sizes
+    let synchronous: SQLiteDatabase.Configuration.Synchronous
+
+    static let payload = "{\"title\":\"benchmark\",\"description\":\"a body of typical size for a small event\"}"
+
+    static let all: [Scenario] = [
+        Scenario(id: "S1", title: "append 1 event, 1 writer, each durable", run: { try await $0.singleAppends() }),
+        Scenario(id: "S2", title: "append 1 event each, 64 writers", run: { try await $0.concurrentAppends() }),
+        Scenario(id: "S3", title: "append 100-event batches", run: { try await $0.batchedAppends() }),
+        Scenario(id: "S4", title: "read the whole log in order, decoded", run: { try await $0.readLog() }),
+        Scenario(id: "S5", title: "load and fold a 10-event stream", run: { try await $0.folds() }),
+        Scenario(id: "S6", title: "command: load, decide, append", run: { try await $0.commands() }),
+        Scenario(id: "S7", title: "projection catch-up into SQLite", run: { try await $0.projectionCatchUp() }),
+        Scenario(id: "S8", title: "POST /todo/:id, 64 connections", run: { try await $0.http() }),
+        Scenario(id: "S9", title: "replay the log (peak RSS)", run: { try await $0.replay() }),
+    ]
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    func database(_ name: String) throws -> SQLiteDatabase {
+        var configuration = SQLiteDatabase.Configuration()
+        configuration.synchronous = synchronous
+        return try SQLiteDatabase(path: path(name), configuration: configuration)
+    }
+
+    func raw(_ name: String) throws -> RawSQLite { try RawSQLite(path: path(name), synchronous: synchronous.rawValue) }
+
+    static func event() -> NewEvent { NewEvent(id: UUID(), type: "BenchHappened", data: Data(payload.utf8)) }
+
+    /// Runs `body` and answers its duration in seconds.
+    static func timed(_ body: () async throws -> Void) async rethrows -> Double {
+        let start = ContinuousClock.now
+        try await body()
+        return Bench.seconds(start.duration(to: .now))
+    }
+
+    /// The raw single-row durable commit rate (S1's baseline, and the yardstick of S2, S6 and S8).
+    func rawSingleRowRate() throws -> Double {
+        let raw = try raw("raw-singles-\(UUID().uuidString).sqlite")
+        let n = sizes.singles
+        let start = ContinuousClock.now
+        try raw.insert(n, perCommit: 1, streams: n, data: Self.payload)
+        return Double(n) / Bench.seconds(start.duration(to: .now))
+    }
+
+    func singleAppends() async throws -> Measurement {
+        let baseline = try rawSingleRowRate()
+        let store = SQLiteEventStore(database: try database("s1-\(UUID().uuidString).sqlite"))
+        var latencies: [Double] = []
+        let seconds = try await Self.timed {
+            for n in 0..<sizes.singles {
+                let start = ContinuousClock.now
+                _ = try await store.append([Self.event()], to: try StreamName(category: "s1", id: "\(n)"), expecting: .noStream)
+                latencies.append(Bench.seconds(start.duration(to: .now)))
+            }
+        }
+        return Measurement(rate: Double(sizes.singles) / seconds, baseline: baseline, latencies: latencies)
+    }
+
+    func concurrentAppends() async throws -> Measurement {
+        let baseline = try rawSingleRowRate()
+        let store = SQLiteEventStore(database: try database("s2.sqlite"))
+        let writers = 64
+        let each = max(1, sizes.concurrent / writers)
+        let latencies = Shared<[Double]>([])
+        let seconds = try await Self.timed {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        var mine: [Double] = []
+                        for n in 0..<each {
+                            let start = ContinuousClock.now
+                            _ = try await store.append(
+                                [Self.event()], to: try StreamName(category: "s2", id: "\(writer)x\(n)"), expecting: .noStream)
+                            mine.append(Bench.seconds(start.duration(to: .now)))
+                        }
+                        latencies.update { $0 += mine }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let total = writers * each
+        return Measurement(
+            rate: Double(total) / seconds, baseline: baseline, latencies: latencies.value,
+            note: "baseline: raw single-row commits; \(store.appendCommits) commits for \(total) appends")
+    }
+
+    func batchedAppends() async throws -> Measurement {
+        let raw = try raw("s3-raw.sqlite")
+        let rawSeconds = try await Self.timed { try raw.insert(sizes.batched, perCommit: 100, streams: 100, data: Self.payload) }
+        let store = SQLiteEventStore(database: try database("s3.sqlite"))
+        let streams = try (0..<100).map { try StreamName(category: "s3", id: "\($0)") }
+        let seconds = try await Self.timed {
+            for batch in 0..<(sizes.batched / 100) {
+                _ = try await store.append((0..<100).map { _ in Self.event() }, to: streams[batch % 100], expecting: .any)
+            }
+        }
+        return Measurement(rate: Double(sizes.batched) / seconds, baseline: Double(sizes.batched) / rawSeconds)
+    }
+
+    func readLog() async throws -> Measurement {
+        // The logs S3 wrote, read back whole.
+        let raw = try raw("s3-raw.sqlite")
+        var rawCount = 0
+        let rawSeconds = try await Self.timed { rawCount = try raw.readAll() }
+        let store = SQLiteEventStore(database: try database("s3.sqlite"))
+        var count = 0
+        let seconds = try await Self.timed {
+            var after = GlobalPosition.start
+            while true {
+                let page = try await store.readAll(after: after, limit: 1_000)
+                guard let last = page.last else { break }
+                count += page.count
+                after = last.position
+            }
+        }
+        guard count == rawCount, count > 0 else { throw RawError("S4 read \(count) events, the raw side \(rawCount): run S3 first") }
+        return Measurement(rate: Double(count) / seconds, baseline: Double(rawCount) / rawSeconds, note: "\(count) events")
+    }
+
+    func folds() async throws -> Measurement {
+        let streams = 100
+        let raw = try raw("s5-raw.sqlite")
+        try raw.insert(streams * 10, perCommit: 1_000, streams: streams, data: "{\"amount\":1}")
+        let rawSeconds = try await Self.timed { try raw.readStreams(sizes.folds, streams: streams) }
+        let store = SQLiteEventStore(database: try database("s5.sqlite"))
+        let handler = CommandHandler<BenchAccount, BenchAccount.Codec>(store: store, codec: BenchAccount.Codec())
+        let names = try (0..<streams).map { try StreamName(category: "account", id: "\($0)") }
+        for name in names {
+            _ = try await store.append((0..<10).map { _ in try BenchAccount.Codec().new(.deposited(1)) }, to: name, expecting: .noStream)
+        }
+        var latencies: [Double] = []
+        let seconds = try await Self.timed {
+            for n in 0..<sizes.folds {
+                let start = ContinuousClock.now
+                let (state, version) = try await handler.load(names[n % streams])
+                guard state.balance == 10, version == 10 else { throw RawError("S5 folded \(state) at \(version)") }
+                latencies.append(Bench.seconds(start.duration(to: .now)))
+            }
+        }
+        return Measurement(rate: Double(sizes.folds) / seconds, baseline: Double(sizes.folds) / rawSeconds, latencies: latencies)
+    }
+
+    func commands() async throws -> Measurement {
+        let s1 = try await singleAppends()
+        let store = SQLiteEventStore(database: try database("s6.sqlite"))
+        let handler = CommandHandler<BenchAccount, BenchAccount.Codec>(store: store, codec: BenchAccount.Codec())
+        var latencies: [Double] = []
+        let seconds = try await Self.timed {
+            for n in 0..<sizes.commands {
+                let start = ContinuousClock.now
+                guard case .accepted = try await handler.handle(.deposit(5), on: try StreamName(category: "account", id: "\(n)")) else {
+                    throw RawError("S6 command rejected")
+                }
+                latencies.append(Bench.seconds(start.duration(to: .now)))
+            }
+        }
+        return Measurement(
+            rate: Double(sizes.commands) / seconds, baseline: s1.rate, latencies: latencies, note: "baseline: S1 (Chronicle's own append)")
+    }
+
+    /// The log S7 and S9 read: `sizes.projected` events in 100 streams.
+    func projectedLog() async throws -> SQLiteEventStore {
+        let store = SQLiteEventStore(database: try database("s7.sqlite"))
+        guard try await store.headPosition().rawValue < Int64(sizes.projected) else { return store }
+        let streams = try (0..<100).map { try StreamName(category: "s7", id: "\($0)") }
+        var written = 0
+        while written < sizes.projected {
+            let n = min(1_000, sizes.projected - written)
+            _ = try await store.append((0..<n).map { _ in Self.event() }, to: streams[(written / 1_000) % 100], expecting: .any)
+            written += n
+        }
+        return store
+    }
+
+    func projectionCatchUp() async throws -> Measurement {
+        let store = try await projectedLog()
+        let projection = try await SQLiteProjection(BenchTotals(), database: store.database).prepared()
+        let seconds = try await Self.timed {
+            var after = GlobalPosition.start
+            while true {
+                let page = try await store.readAll(after: after, limit: 500)
+                guard let last = page.last else { break }
+                try await projection.consume(page)
+                after = last.position
+            }
+        }
+        return Measurement(rate: Double(sizes.projected) / seconds, baseline: nil, note: "\(sizes.projected) events; target 100,000/s")
+    }
+
+    func replay() async throws -> Measurement {
+        _ = try await projectedLog()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = ["bench", "--replay", path("s7.sqlite")]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let fields = text.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard fields.count == 3, let count = Double(fields[0]), let seconds = Double(fields[1]), let rss = Int(fields[2]) else {
+            throw RawError("S9's replay process answered \(text)")
+        }
+        return Measurement(rate: count / seconds, baseline: nil, note: "peak RSS \(rss / 1024) MB for \(Int(count)) events; target < 100 MB")
+    }
+
+    func http() async throws -> Measurement {
+        let backend = ChronicleRuntime.Backend.sqlite(path: path("s8.sqlite"), configuration: {
+            var c = SQLiteDatabase.Configuration()
+            c.synchronous = synchronous
+            return c
+        }())
+        return try await Self.http(on: backend, baseline: try rawSingleRowRate(), duration: sizes.http, directory: directory)
+    }
+
+    /// S8 on `backend`: the Todo module served, 64 connections adding todos for `duration`.
+    static func http(on backend: ChronicleRuntime.Backend, baseline: Double, duration: Duration, directory: URL) async throws -> Measurement {
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        var configuration = ChronicleRuntime.Configuration(backend: backend)
+        configuration.subscriptions.pollInterval = .milliseconds(250)
+        let todo = TodoModule(mailSink: try FileMailbox(path: path("s8.mailbox"), today: TodoModule.utcToday))
+        let runtime = try ChronicleRuntime(configuration: configuration, modules: [TodoWeb(todo)])
+        var server = ChronicleServer.Configuration()
+        server.port = 0
+        let port = Shared<Int?>(nil)
+        let app = ChronicleServer.application(runtime: runtime, configuration: server, logger: Logger(label: "bench")) { bound in
+            port.update { $0 = bound }
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "bench")))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            var bound: Int?
+            while bound == nil {
+                try await Task.sleep(for: .milliseconds(10))
+                bound = port.value
+            }
+            guard let bound else { throw RawError("no port") }
+            let worstLag = Shared<Int64>(0)
+            let sampling = Task {
+                while !Task.isCancelled {
+                    if let head = try? await runtime.store.headPosition(), let slowest = runtime.runners.map(\.currentStatus.checkpoint).min() {
+                        worstLag.update { $0 = max($0, head.rawValue - slowest.rawValue) }
+                    }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let start = ContinuousClock.now
+            let outcome = await HTTPLoad.run(port: bound, connections: 64, duration: duration) { _ in
+                let body = #"{"title": "benchmark", "description": "one of many", "stakeholder_email": "ada@example.com"}"#
+                return Array(
+                    ("POST /todo/\(UUID().uuidString.lowercased()) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)").utf8)
+            }
+            let elapsed = Bench.seconds(start.duration(to: .now))
+            // How long the read models and the notifier take to reach the head once the load stops.
+            let head = try await runtime.store.headPosition()
+            let caughtUp = await Scenarios.timed {
+                for runner in runtime.runners { _ = await runner.waitUntilCaughtUp(to: head, timeout: .seconds(60)) }
+            }
+            sampling.cancel()
+            await group.triggerGracefulShutdown()
+            try await tasks.next()
+            let created = outcome.statuses[201, default: 0]
+            let failures = outcome.errors + outcome.statuses.filter { $0.key != 201 }.values.reduce(0, +)
+            guard failures == 0, created > 0 else {
+                throw RawError("S8: \(created) created, \(outcome.errors) connection errors, statuses \(outcome.statuses)")
+            }
+            return Measurement(
+                rate: Double(created) / elapsed, baseline: baseline, latencies: outcome.latencies,
+                note: String(
+                    format: "%d created, %d errors; read models %.2f s behind at the end (worst lag %d events)",
+                    created, failures, caughtUp, worstLag.value))
+        }
+    }
+}
+
+/// S7's read model: a running count per stream, upserted per event.
+struct BenchTotals: SQLReadModel {
+    let name = "bench_totals"
+    var createStatements: [SQLStatement] {
+        [SQLStatement("CREATE TABLE IF NOT EXISTS bench_totals (stream TEXT PRIMARY KEY, events BIGINT NOT NULL)")]
+    }
+    var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS bench_totals")] }
+    func statements(for event: RecordedEvent) throws -> [SQLStatement] {
+        [
+            SQLStatement(
+                "INSERT INTO bench_totals VALUES (?, 1) ON CONFLICT (stream) DO UPDATE SET events = bench_totals.events + 1",
+                [.text(event.stream.description)])
+        ]
+    }
+}
+
+/// S5's and S6's decider: an account that takes deposits.
+enum BenchAccount: Decider {
+    struct State: Sendable { var balance: Int64 = 0 }
+    enum Command: Sendable { case deposit(Int64) }
+    enum Event: Sendable { case deposited(Int64) }
+    struct Rejection: Error {}
+
+    static let initialState = State()
+    static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event] {
+        guard case .deposit(let amount) = command, amount > 0 else { throw Rejection() }
+        return [.deposited(amount)]
+    }
+    static func evolve(_ state: State, _ event: Event) -> State {
+        guard case .deposited(let amount) = event else { return state }
+        return State(balance: state.balance + amount)
+    }
+
+    struct Codec: EventCodec {
+        struct Body: Codable { let amount: Int64 }
+        func encode(_ event: Event) throws -> EncodedEvent {
+            guard case .deposited(let amount) = event else { throw CodecError.unknownType("?") }
+            return EncodedEvent(type: "Deposited", schemaVersion: 1, data: try JSONEncoder().encode(Body(amount: amount)))
+        }
+        func decode(_ encoded: EncodedEvent) throws -> Event {
+            guard encoded.type == "Deposited" else { throw CodecError.unknownType(encoded.type) }
+            return .deposited(try JSONDecoder().decode(Body.self, from: encoded.data).amount)
+        }
+        func new(_ event: Event) throws -> NewEvent {
+            let encoded = try encode(event)
+            return NewEvent(id: UUID(), type: encoded.type, schemaVersion: encoded.schemaVersion, data: encoded.data)
+        }
+    }
+}
+
+/// A value several tasks update.
+final class Shared<Value: Sendable>: Sendable {
+    private let storage: Mutex<Value>
+    init(_ value: Value) { storage = Mutex(value) }
+    var value: Value { storage.withLock { $0 } }
+    func update(_ body: (inout Value) -> Void) { storage.withLock { body(&$0) } }
+}
