@@ -98,7 +98,7 @@ public final class SQLiteEventStore: EventStore {
                 """)
         for (offset, event) in events.enumerated() {
             try insert.execute(arguments: [
-                head + Int64(offset) + 1, event.id.uuidString.lowercased(), stream.description, stream.category,
+                head + Int64(offset) + 1, event.id.lowercasedString, stream.description, stream.category,
                 actual + Int64(offset) + 1, event.type, event.schemaVersion, String(decoding: event.data, as: UTF8.self),
                 String(decoding: event.metadata.jsonData(), as: UTF8.self), request.recordedAt,
             ])
@@ -164,14 +164,14 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func event(id: UUID) async throws -> RecordedEvent? {
-        try await fetchEvents("\(Self.columns) WHERE event_id = ?", [id.uuidString.lowercased()]).first
+        try await fetchEvents("\(Self.columns) WHERE event_id = ?", [id.lowercasedString]).first
     }
 
     public func events(correlatedWith correlationId: UUID, limit: Int) async throws -> [RecordedEvent] {
         try AppendRules.validateRead(limit: limit)
         return try await fetchEvents(
             "\(Self.columns) WHERE json_extract(metadata, '$.correlation_id') = ? ORDER BY position LIMIT ?",
-            [correlationId.uuidString.lowercased(), limit])
+            [correlationId.lowercasedString, limit])
     }
 
     public func headPosition() async throws -> GlobalPosition {
@@ -182,14 +182,15 @@ public final class SQLiteEventStore: EventStore {
 
     private func fetchEvents(_ sql: String, _ arguments: StatementArguments) async throws -> [RecordedEvent] {
         try await database.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map(Self.event(from:))
+            // A cursor: each row is read in place, not copied first.
+            try Array(Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments).map(Self.event(from:)))
         }
     }
 
     /// The stored events among `ids`, by id: one existence check for the whole batch (almost always
     /// none), the events themselves only for ids found.
     static func storedEvents(ids: [UUID], _ db: Database) throws -> [UUID: RecordedEvent] {
-        let keys = ids.map { $0.uuidString.lowercased() }
+        let keys = ids.map { $0.lowercasedString }
         let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
         guard try keys.contains(where: { try Int.fetchOne(exists, arguments: [$0]) != nil }) else { return [:] }
         var stored: [UUID: RecordedEvent] = [:]
@@ -208,7 +209,7 @@ public final class SQLiteEventStore: EventStore {
     /// name was validated when it was appended, and is not checked again.
     static func event(from row: Row) throws -> RecordedEvent {
         let position: Int64 = row[0]
-        guard let id = UUID(uuidString: row[1] as String) else {
+        guard let id = UUID(text: row[1] as String) else {
             throw EventStoreError.storage("event at position \(position) has an invalid id")
         }
         return RecordedEvent(

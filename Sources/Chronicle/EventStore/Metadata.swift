@@ -48,8 +48,8 @@ extension Metadata: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
-        try c.encodeIfPresent(causationId?.uuidString.lowercased(), forKey: .causation)
-        try c.encodeIfPresent(correlationId?.uuidString.lowercased(), forKey: .correlation)
+        try c.encodeIfPresent(causationId?.lowercasedString, forKey: .causation)
+        try c.encodeIfPresent(correlationId?.lowercasedString, forKey: .correlation)
         for (k, v) in extra where k != Key.causation.stringValue && k != Key.correlation.stringValue {
             try c.encode(v, forKey: Key(stringValue: k))
         }
@@ -63,7 +63,7 @@ extension Metadata: Codable {
             case (nil, nil): return Data("{}".utf8)
             case (let causation?, let correlation?):
                 return Data(
-                    "{\"causation_id\":\"\(causation.uuidString.lowercased())\",\"correlation_id\":\"\(correlation.uuidString.lowercased())\"}".utf8)
+                    "{\"causation_id\":\"\(causation.lowercasedString)\",\"correlation_id\":\"\(correlation.lowercasedString)\"}".utf8)
             default: break
             }
         }
@@ -90,8 +90,8 @@ extension Metadata: Codable {
         let second = causationPrefix.count + 36 + correlationInfix.count
         guard bytes.starts(with: causationPrefix), Array(bytes[(causationPrefix.count + 36)..<second]) == correlationInfix,
             bytes[second + 36] == UInt8(ascii: "\""), bytes[second + 37] == UInt8(ascii: "}"),
-            let causation = UUID(uuidString: String(decoding: bytes[causationPrefix.count..<(causationPrefix.count + 36)], as: UTF8.self)),
-            let correlation = UUID(uuidString: String(decoding: bytes[second..<(second + 36)], as: UTF8.self))
+            let causation = UUID(text: String(decoding: bytes[causationPrefix.count..<(causationPrefix.count + 36)], as: UTF8.self)),
+            let correlation = UUID(text: String(decoding: bytes[second..<(second + 36)], as: UTF8.self))
         else { return nil }
         return Metadata(causationId: causation, correlationId: correlation)
     }

@@ -103,7 +103,7 @@ public struct StreamCategory: Hashable, Sendable, CustomStringConvertible {
 
     /// The stream `name-<uuid in lowercase>`.
     public func stream(_ id: UUID) -> StreamName {
-        StreamName(validatedCategory: name, id: id.uuidString.lowercased())
+        StreamName(validatedCategory: name, id: id.lowercasedString)
     }
 
     public var description: String { name }

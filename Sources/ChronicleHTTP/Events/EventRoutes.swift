@@ -79,7 +79,7 @@ struct EventBody: Encodable {
     let metadata: Metadata
 
     init(_ event: RecordedEvent) {
-        id = event.id.uuidString.lowercased()
+        id = event.id.lowercasedString
         stream = event.stream.description
         version = event.version
         position = event.position.rawValue
