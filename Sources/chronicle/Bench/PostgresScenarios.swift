@@ -6,6 +6,7 @@ import Foundation
 /// their own (dropped afterwards).
 struct PostgresScenarios: Sendable {
     let database: PostgresDatabase
+    let url: String
     let sizes: Sizes
     let directory: URL
 
@@ -142,6 +143,9 @@ struct PostgresScenarios: Sendable {
 
     func http() async throws -> Measurement {
         let baseline = try await rawInserts(sizes.concurrent, clients: 8)
-        return try await Scenarios.http(on: .postgres(database), baseline: baseline, duration: sizes.http, directory: directory)
+        // A schema of its own: the read models start from an empty log, not from the other scenarios' events.
+        return try await PostgresDatabase.withTemporarySchema(url: url) { fresh, _ in
+            try await Scenarios.http(on: .postgres(fresh), baseline: baseline, duration: sizes.http, directory: directory)
+        }
     }
 }
