@@ -53,8 +53,8 @@ public final class SQLiteEventStore: EventStore {
             do {
                 let outcomes = try await database.write { db in
                     var head = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0
-                    return batch.map { request in
-                        Result { () throws -> AppendResult in
+                    return try batch.map { request -> Result<AppendResult, any Error> in
+                        do {
                             var result: AppendResult?
                             try db.inSavepoint {
                                 result = try Self.write(request, after: head, db)
@@ -62,7 +62,15 @@ public final class SQLiteEventStore: EventStore {
                             }
                             guard let result else { throw EventStoreError.storage("an append produced no result") }
                             if !result.wasAlreadyStored { head = result.lastPosition.rawValue }
-                            return result
+                            return .success(result)
+                        } catch let error as DatabaseError {
+                            // SQLite failed under the statement (a full disk, I/O): it may have rolled the
+                            // whole transaction back, so the whole batch fails, mapped as any write is
+                            // (a full disk is `unavailable`, to retry).
+                            throw error
+                        } catch {
+                            // The append's own refusal (a conflict, a reused id): its neighbours go on.
+                            return .failure(error)
                         }
                     }
                 }

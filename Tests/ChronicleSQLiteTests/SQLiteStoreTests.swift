@@ -67,6 +67,29 @@ import Testing
         #expect(store.appendCommits < appends / 2, "\(store.appendCommits) commits for \(appends) appends")
     }
 
+    /// A disk that fills in the middle of a shared transaction (a batch larger than the page cache
+    /// spills to the file before its commit) fails that append as `unavailable` — a 503 at the edge, to
+    /// retry — not as a raw database error, and writes nothing of it.
+    @Test(.enabled(if: SmallDisk.canMount, "mounting a tmpfs needs root"))
+    func aDiskThatFillsMidAppendIsUnavailableAndWritesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        let disk = try SmallDisk(at: directory.url.path, size: "3m")
+        defer { disk.unmount() }
+        let store = try SQLiteEventStore(path: directory.path("full.sqlite"))
+        _ = try await store.append([StoreContract.event()], to: StreamName("small-1"), expecting: .any)
+        let big = String(repeating: "x", count: 1 << 20)
+        let events = (0..<6).map { _ in NewEvent(id: UUID(), type: "Big", data: Data("{\"x\":\"\(big)\"}".utf8)) }
+        do {
+            _ = try await store.append(events, to: StreamName("big-1"), expecting: .any)
+            Issue.record("6 MiB appended to a 3 MiB disk")
+        } catch let error as EventStoreError {
+            #expect(error.isTransient, "\(error)")
+        } catch {
+            Issue.record("not an EventStoreError: \(error)")
+        }
+        #expect(try await store.headPosition() == 1)
+    }
+
     /// Two pools on one file behave like two processes: the write lock of BEGIN IMMEDIATE, not an
     /// in-process queue, must keep positions gap-free and in commit order.
     @Test func twoConnectionsOnOneFileKeepTheLogGapFree() async throws {
