@@ -1,14 +1,9 @@
 import ArgumentParser
 import Chronicle
-import ChronicleHTTP
 import ChroniclePostgres
-import ChronicleRuntime
 import ChronicleSQLite
 import Foundation
 import Logging
-import ServiceLifecycle
-import TodoApp
-import TodoHTTP
 
 /// Runs each scenario against Chronicle and against a raw baseline in the same run (SQLite through its
 /// C API), and prints the ratio: the machine's load moves both sides alike.

@@ -62,45 +62,15 @@ struct PostgresScenarios: Sendable {
 
     func singleAppends() async throws -> Measurement {
         let baseline = try await rawInserts(sizes.singles, clients: 1)
-        let store = PostgresEventStore(database: database)
-        var latencies: [Double] = []
-        let tag = UUID().uuidString.prefix(8)
-        let seconds = try await Scenarios.timed {
-            for n in 0..<sizes.singles {
-                let start = ContinuousClock.now
-                _ = try await store.append([Scenarios.event()], to: try StreamName(category: "s1", id: "\(tag)\(n)"), expecting: .noStream)
-                latencies.append(Bench.seconds(start.duration(to: .now)))
-            }
-        }
-        return Measurement(rate: Double(sizes.singles) / seconds, baseline: baseline, latencies: latencies, note: "baseline: 1 client, 1 row per commit")
+        let (rate, latencies) = try await Scenarios.appendOneByOne(to: PostgresEventStore(database: database), count: sizes.singles)
+        return Measurement(rate: rate, baseline: baseline, latencies: latencies, note: "baseline: 1 client, 1 row per commit")
     }
 
     func concurrentAppends() async throws -> Measurement {
         let baseline = try await rawInserts(sizes.concurrent, clients: 8)
-        let store = PostgresEventStore(database: database)
-        let writers = 64
-        let each = max(1, sizes.concurrent / writers)
-        let latencies = Shared<[Double]>([])
-        let seconds = try await Scenarios.timed {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for writer in 0..<writers {
-                    group.addTask {
-                        var mine: [Double] = []
-                        for n in 0..<each {
-                            let start = ContinuousClock.now
-                            _ = try await store.append(
-                                [Scenarios.event()], to: try StreamName(category: "s2", id: "\(writer)x\(n)"), expecting: .noStream)
-                            mine.append(Bench.seconds(start.duration(to: .now)))
-                        }
-                        latencies.update { $0 += mine }
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
-        return Measurement(
-            rate: Double(writers * each) / seconds, baseline: baseline, latencies: latencies.value,
-            note: "baseline: 8 clients, 1 row per commit")
+        let (rate, latencies) = try await Scenarios.appendConcurrently(
+            to: PostgresEventStore(database: database), writers: 64, count: sizes.concurrent)
+        return Measurement(rate: rate, baseline: baseline, latencies: latencies, note: "baseline: 8 clients, 1 row per commit")
     }
 
     func batchedAppends() async throws -> Measurement {

@@ -86,15 +86,15 @@ final class RawSQLite {
         }
     }
 
-    /// Reads every row in position order, touching each column as a decoder would; answers the count.
+    /// Reads every row in position order, fetching each column's value as a decoder would; answers the count.
     func readAll() throws -> Int {
         let select = try prepare("SELECT position, event_id, stream, version, type, data, metadata, recorded_at FROM raw_events ORDER BY position")
-        var bytes = 0
-        let rows = try select.run { row in
-            for column in Int32(0)..<8 { bytes += Int(sqlite3_column_bytes(row, column)) + Int(sqlite3_column_type(row, column)) }
-            _ = sqlite3_column_text(row, 5)
+        return try select.run { row in
+            for column in Int32(0)..<8 {
+                _ = sqlite3_column_type(row, column) == SQLITE_INTEGER ? nil : sqlite3_column_text(row, column)
+                _ = sqlite3_column_bytes(row, column)
+            }
         }
-        return rows + bytes * 0
     }
 
     /// Selects the rows of one stream by name, `times` times over `streams` streams.

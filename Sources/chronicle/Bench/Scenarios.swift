@@ -60,24 +60,40 @@ struct Scenarios: Sendable {
     func singleAppends() async throws -> Measurement {
         let baseline = try rawSingleRowRate()
         let store = SQLiteEventStore(database: try database("s1-\(UUID().uuidString).sqlite"))
-        var latencies: [Double] = []
-        let seconds = try await Self.timed {
-            for n in 0..<sizes.singles {
-                let start = ContinuousClock.now
-                _ = try await store.append([Self.event()], to: try StreamName(category: "s1", id: "\(n)"), expecting: .noStream)
-                latencies.append(Bench.seconds(start.duration(to: .now)))
-            }
-        }
-        return Measurement(rate: Double(sizes.singles) / seconds, baseline: baseline, latencies: latencies)
+        let (rate, latencies) = try await Self.appendOneByOne(to: store, count: sizes.singles)
+        return Measurement(rate: rate, baseline: baseline, latencies: latencies)
     }
 
     func concurrentAppends() async throws -> Measurement {
         let baseline = try rawSingleRowRate()
         let store = SQLiteEventStore(database: try database("s2.sqlite"))
-        let writers = 64
-        let each = max(1, sizes.concurrent / writers)
+        let (rate, latencies) = try await Self.appendConcurrently(to: store, writers: 64, count: sizes.concurrent)
+        return Measurement(
+            rate: rate, baseline: baseline, latencies: latencies,
+            note: "baseline: raw single-row commits; \(store.appendCommits) commits for \(latencies.count) appends")
+    }
+
+    /// S1 on any store: one event to each of `count` new streams, one append at a time; answers the
+    /// rate and each append's latency.
+    static func appendOneByOne(to store: any EventStore, count: Int) async throws -> (rate: Double, latencies: [Double]) {
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        var latencies: [Double] = []
+        let seconds = try await timed {
+            for n in 0..<count {
+                let start = ContinuousClock.now
+                _ = try await store.append([event()], to: try StreamName(category: "s1", id: "\(tag)x\(n)"), expecting: .noStream)
+                latencies.append(Bench.seconds(start.duration(to: .now)))
+            }
+        }
+        return (Double(count) / seconds, latencies)
+    }
+
+    /// S2 on any store: `writers` tasks at once, each appending one event to each of its new streams
+    /// (`count` in all); answers the rate and each append's latency.
+    static func appendConcurrently(to store: any EventStore, writers: Int, count: Int) async throws -> (rate: Double, latencies: [Double]) {
+        let each = max(1, count / writers)
         let latencies = Shared<[Double]>([])
-        let seconds = try await Self.timed {
+        let seconds = try await timed {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for writer in 0..<writers {
                     group.addTask {
@@ -85,7 +101,7 @@ struct Scenarios: Sendable {
                         for n in 0..<each {
                             let start = ContinuousClock.now
                             _ = try await store.append(
-                                [Self.event()], to: try StreamName(category: "s2", id: "\(writer)x\(n)"), expecting: .noStream)
+                                [event()], to: try StreamName(category: "s2", id: "\(writer)x\(n)"), expecting: .noStream)
                             mine.append(Bench.seconds(start.duration(to: .now)))
                         }
                         latencies.update { $0 += mine }
@@ -94,10 +110,7 @@ struct Scenarios: Sendable {
                 try await group.waitForAll()
             }
         }
-        let total = writers * each
-        return Measurement(
-            rate: Double(total) / seconds, baseline: baseline, latencies: latencies.value,
-            note: "baseline: raw single-row commits; \(store.appendCommits) commits for \(total) appends")
+        return (Double(writers * each) / seconds, latencies.value)
     }
 
     func batchedAppends() async throws -> Measurement {
