@@ -100,19 +100,22 @@ public final class ChronicleRuntime: Service, Sendable {
             let store = SQLiteEventStore(database: database)
             let checkpoints = SQLiteCheckpointStore(database: database)
             (self.store, self.checkpoints, queries, postgres) = (store, checkpoints, database, nil)
+            // Subscriptions woken by one append read the new events once, together.
+            let reads = SharedLogReads(store)
             for module in modules {
                 for model in module.readModels {
                     let projection = Self.projection(model, on: database)
-                    subscriptions.append(Subscription(module: module.name, runner: runner(projection, .projection, store), projection: projection))
+                    subscriptions.append(Subscription(module: module.name, runner: runner(projection, .projection, reads), projection: projection))
                 }
                 for reactor in module.reactors(ModuleContext(store: store, logger: logger)) {
                     let consumer = Self.consumer(reactor, checkpoints: checkpoints)
-                    subscriptions.append(Subscription(module: module.name, runner: runner(consumer, .reactor, store), projection: nil))
+                    subscriptions.append(Subscription(module: module.name, runner: runner(consumer, .reactor, reads), projection: nil))
                 }
             }
         case .postgres(let database):
             let store = PostgresEventStore(database: database)
             (self.store, checkpoints, queries, postgres) = (store, PostgresCheckpointStore(database: database), database, (database, store))
+            let reads = SharedLogReads(store)
             // Every write of a subscription checks this process still owns it (its fence).
             func owned(_ runner: SubscriptionRunner, _ fence: SubscriptionFence) {
                 ownerships.append(SubscriptionOwnership(runner: runner, fence: fence, database: database, logger: logger))
@@ -121,14 +124,14 @@ public final class ChronicleRuntime: Service, Sendable {
                 for model in module.readModels {
                     let fence = SubscriptionFence(name: model.name)
                     let projection = Self.projection(model, on: database, fence: fence)
-                    let projectionRunner = runner(projection, .projection, store)
+                    let projectionRunner = runner(projection, .projection, reads)
                     subscriptions.append(Subscription(module: module.name, runner: projectionRunner, projection: projection))
                     owned(projectionRunner, fence)
                 }
                 for reactor in module.reactors(ModuleContext(store: store, logger: logger)) {
                     let fence = SubscriptionFence(name: reactor.name)
                     let consumer = Self.consumer(reactor, checkpoints: PostgresCheckpointStore(database: database, fence: fence))
-                    let reactorRunner = runner(consumer, .reactor, store)
+                    let reactorRunner = runner(consumer, .reactor, reads)
                     subscriptions.append(Subscription(module: module.name, runner: reactorRunner, projection: nil))
                     owned(reactorRunner, fence)
                 }

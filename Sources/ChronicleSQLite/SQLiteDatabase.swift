@@ -1,6 +1,7 @@
 import Chronicle
 import Foundation
 import GRDB
+import Synchronization
 
 /// One SQLite file holding events, streams, checkpoints and the projections' tables, in WAL mode.
 ///
@@ -33,7 +34,8 @@ public final class SQLiteDatabase: Sendable {
         /// already on disk. Committed without an fsync of their own (WAL with `synchronous = NORMAL`);
         /// the next durable commit syncs them with it. A power loss may take the last of them back to an
         /// earlier, consistent state — rows and checkpoint together — from which the subscription simply
-        /// reads again; a process crash loses nothing.
+        /// reads again; a process crash loses nothing. Rebuildable writes handed in together share one
+        /// transaction, each in a savepoint of its own (see ``write(_:_:)``).
         case rebuildable
     }
 
@@ -43,6 +45,9 @@ public final class SQLiteDatabase: Sendable {
     public let synchronous: Configuration.Synchronous
     /// The file's path.
     public let path: String
+    private let rebuildableWrites = WorkQueue<PendingWrite>()
+    private let rebuildableCommitCount = Atomic<Int>(0)
+    private let rebuildableWriteCount = Atomic<Int>(0)
 
     /// Opens (creating if needed) the file at `path` and brings its schema up to date.
     public init(path: String, configuration: Configuration = Configuration()) throws {
@@ -64,10 +69,23 @@ public final class SQLiteDatabase: Sendable {
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: all of it commits, or none; `durability` says
     /// whether the commit waits for the disk.
+    ///
+    /// Rebuildable writes (read models and checkpoints) are written together: every one handed in while
+    /// a transaction is being written goes into the next, each in a savepoint of its own. One failing
+    /// body (a poison event in one read model) rolls back only its own savepoint and fails only its own
+    /// call; its neighbours commit. Each call returns once the shared transaction has committed.
     public func write<T: Sendable>(_ durability: Durability = .durable, _ body: @escaping @Sendable (Database) throws -> T)
         async throws -> T
     {
-        let relaxed = durability == .rebuildable && synchronous == .full
+        switch durability {
+        case .durable: try await transaction(relaxed: false, body)
+        case .rebuildable: try await writeTogether(body)
+        }
+    }
+
+    /// One transaction for `body` alone; `relaxed` commits it without an fsync of its own.
+    private func transaction<T: Sendable>(relaxed: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let relaxed = relaxed && synchronous == .full
         do {
             return try await pool.writeWithoutTransaction { db in
                 if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
@@ -83,6 +101,65 @@ public final class SQLiteDatabase: Sendable {
         } catch let error as DatabaseError {
             throw Self.mapped(error)
         }
+    }
+
+    private func writeTogether<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (answer: CheckedContinuation<T, any Error>) in
+            let write = PendingWrite(
+                run: { db in
+                    let value = try body(db)
+                    return { answer.resume(returning: value) }
+                },
+                fail: { answer.resume(throwing: $0) })
+            // The first write to find no writer at work writes, in a task of its own, until none is left.
+            if rebuildableWrites.enqueue(write) { Task { await self.writeQueuedTogether() } }
+        }
+    }
+
+    private func writeQueuedTogether() async {
+        while let batch = rebuildableWrites.next(upTo: Self.maxWritesPerCommit) {
+            do {
+                let outcomes = try await transaction(relaxed: true) { db in
+                    var outcomes: [Result<@Sendable () -> Void, any Error>] = []
+                    for write in batch {
+                        do {
+                            var deliver: (@Sendable () -> Void)?
+                            try db.inSavepoint {
+                                deliver = try write.run(db)
+                                return .commit
+                            }
+                            outcomes.append(deliver.map { .success($0) } ?? .failure(EventStoreError.storage("a write produced no result")))
+                        } catch {
+                            // SQLite may have rolled the whole transaction back (a full disk, I/O): then
+                            // nothing of the batch can commit. Otherwise the failure is this write's alone.
+                            guard db.isInsideTransaction else { throw error }
+                            outcomes.append(.failure((error as? DatabaseError).map(Self.mapped) ?? error))
+                        }
+                    }
+                    return outcomes
+                }
+                rebuildableCommitCount.add(1, ordering: .relaxed)
+                rebuildableWriteCount.add(batch.count, ordering: .relaxed)
+                for (write, outcome) in zip(batch, outcomes) {
+                    switch outcome {
+                    case .success(let deliver): deliver()
+                    case .failure(let error): write.fail(error)
+                    }
+                }
+            } catch {
+                // The shared transaction did not commit: none of the batch is written.
+                for write in batch { write.fail(error) }
+            }
+        }
+    }
+
+    /// The most rebuildable writes one transaction takes.
+    static let maxWritesPerCommit = 64
+
+    /// Transactions that have written rebuildable writes, and the writes they held (for tests and the
+    /// benchmark: under load, several read models' batches share each transaction).
+    public var rebuildableCommits: (transactions: Int, writes: Int) {
+        (rebuildableCommitCount.load(ordering: .relaxed), rebuildableWriteCount.load(ordering: .relaxed))
     }
 
     /// A full disk, an I/O error or a lock held too long passes: the caller may retry. Anything else
@@ -156,4 +233,11 @@ public final class SQLiteDatabase: Sendable {
         }
         return migrator
     }
+}
+
+/// A rebuildable write waiting for the next shared transaction: `run` writes and returns what delivers
+/// its answer once the transaction has committed; `fail` answers an error.
+private struct PendingWrite: Sendable {
+    let run: @Sendable (Database) throws -> @Sendable () -> Void
+    let fail: @Sendable (any Error) -> Void
 }

@@ -73,8 +73,10 @@ let noPolling: Duration = .seconds(3600)
         #expect(runtime.subscriptions.map(\.name) == ["ledger_counts", "audit_counts", "audit_watcher"])
         #expect(runtime.subscriptions.map(\.module) == ["ledger", "audit", "audit"])
         #expect(runtime.subscriptions.map { $0.projection == nil } == [false, false, true])
-        // Every runner follows the one store of the process.
-        #expect(runtime.runners.allSatisfy { $0.store as AnyObject === runtime.store as AnyObject })
+        // Every runner follows the one store of the process, through one shared reader.
+        let readers = runtime.runners.compactMap { $0.store as? SharedLogReads }
+        #expect(readers.count == runtime.runners.count)
+        #expect(readers.allSatisfy { $0 === readers[0] && $0.base as AnyObject === runtime.store as AnyObject })
     }
 
     /// Runs `runtime`; appends a ledger entry through `writer`'s store once the subscriptions are idle at

@@ -18,7 +18,11 @@ public struct TodoModule: ApplicationModule {
         self.maxCommandAttempts = maxCommandAttempts
     }
 
-    public var readModels: [any SQLReadModel] { TodoReadModel.List.allCases.map(TodoReadModel.init) }
+    /// The four lists read the same events: each is decoded once for all of them.
+    public var readModels: [any SQLReadModel] {
+        let decoding = SharedDecoding(TodoEventCodec())
+        return TodoReadModel.List.allCases.map { TodoReadModel($0, decoding: decoding) }
+    }
 
     public func reactors(_ context: ModuleContext) -> [any Reactor] {
         [TodoCompletedNotifier(store: context.store, mailSink: mailSink)]

@@ -57,10 +57,13 @@ public struct TodoReadModel: SQLReadModel {
 
     /// The list this read model serves.
     public let list: List
-    private let codec = TodoEventCodec()
+    private let decoding: SharedDecoding<TodoEventCodec>
 
-    /// The read model for `list`.
-    public init(_ list: List) { self.list = list }
+    /// The read model for `list`; read models that share `decoding` decode each event once between them.
+    public init(_ list: List, decoding: SharedDecoding<TodoEventCodec> = SharedDecoding(TodoEventCodec())) {
+        self.list = list
+        self.decoding = decoding
+    }
 
     public var name: String { list.name }
 
@@ -86,7 +89,7 @@ public struct TodoReadModel: SQLReadModel {
     public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
         guard event.stream.category == Todo.category.name else { return [] }
         let id = SQLValue.text(event.stream.id)
-        switch try codec.decode(event) {
+        switch try decoding.decode(event) {
         case .added(let d):
             return [
                 SQLStatement(

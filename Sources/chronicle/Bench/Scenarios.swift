@@ -295,11 +295,22 @@ struct Scenarios: Sendable {
             guard failures == 0, created > 0 else {
                 throw RawError("S8: \(created) created, \(outcome.errors) connection errors, statuses \(outcome.statuses)")
             }
+            // How the subscriptions read and wrote: batches shared between them, and (SQLite) how many
+            // transactions their writes took.
+            let taken = runtime.runners.map(\.currentStatus.processed).reduce(0, +)
+            var sharing = ""
+            if let reads = runtime.runners.first?.store as? SharedLogReads {
+                sharing += "; \(reads.readsFromStore) log reads"
+            }
+            if let store = runtime.store as? SQLiteEventStore {
+                let commits = store.database.rebuildableCommits
+                sharing += ", \(commits.writes) read-model/checkpoint writes in \(commits.transactions) transactions"
+            }
             return Measurement(
                 rate: Double(created) / elapsed, baseline: baseline, latencies: outcome.latencies,
                 note: String(
                     format: "%d created, %d errors; read models %.2f s behind at the end (worst lag %d events)",
-                    created, failures, caughtUp, worstLag.value))
+                    created, failures, caughtUp, worstLag.value) + sharing + " for \(taken) events taken in")
         }
     }
 }
