@@ -21,5 +21,9 @@ import Testing
         {
             #expect(UUID(text: bad) == nil, "\(bad)")
         }
+        // A substring reads as its string does; a non-ASCII character in a dash's or a digit's place is refused.
+        #expect(UUID(text: ("[" + good + "]").dropFirst().dropLast()) == UUID(text: good))
+        #expect(UUID(text: "0b341422-c516-4ee4-8f3e-ef1992dfff3é") == nil)
+        #expect(UUID(text: "0b341422\u{2010}c516-4ee4-8f3e-ef1992dfff3") == nil)
     }
 }

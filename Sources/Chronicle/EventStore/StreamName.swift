@@ -113,7 +113,8 @@ extension StreamName {
     /// A name a store validated when it was appended, read back: split at its first dash, not checked
     /// again (reads pay for it on every row). Never for names from outside the store.
     public init(storedName name: String) {
-        if let dash = name.firstIndex(of: "-") {
+        // By byte: a dash is one byte in UTF-8, and no grapheme breaking is needed to find it.
+        if let dash = name.utf8.firstIndex(of: UInt8(ascii: "-")) {
             self.init(validatedCategory: String(name[..<dash]), id: String(name[name.index(after: dash)...]))
         } else {
             self.init(validatedCategory: name, id: "")

@@ -23,32 +23,47 @@ extension UUID {
     }
 
     /// Reads the 36-character text form in either letter case (nil for anything else), without the
-    /// `sscanf` that Foundation's `init(uuidString:)` uses.
+    /// `sscanf` that Foundation's `init(uuidString:)` uses: straight from the string's UTF-8 bytes (every
+    /// event a store reads goes through here).
+    public init?(text: String) {
+        var text = text
+        guard let uuid = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = uuid
+    }
+
+    /// Reads the text form from a substring or any other string (see ``init(text:)-(String)``).
     public init?(text: some StringProtocol) {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        var utf8 = text.utf8.makeIterator()
-        var index = 0
-        var position = 0
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-            default: nil
+        self.init(text: String(text))
+    }
+
+    /// The value of each hex digit's byte; 0xFF for any other byte.
+    private static let nibbles: [UInt8] = (0...255).map { byte -> UInt8 in
+        switch UInt8(byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt8(byte) - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt8(byte) - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt8(byte) - UInt8(ascii: "A") + 10
+        default: 0xFF
+        }
+    }
+
+    private static func parse(_ text: UnsafeBufferPointer<UInt8>) -> UUID? {
+        let dash = UInt8(ascii: "-")
+        guard text.count == 36, text[8] == dash, text[13] == dash, text[18] == dash, text[23] == dash else { return nil }
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let valid = nibbles.withUnsafeBufferPointer { nibbles in
+            withUnsafeMutableBytes(of: &uuid) { bytes in
+                var position = 0
+                for index in 0..<16 {
+                    if position == 8 || position == 13 || position == 18 || position == 23 { position += 1 }
+                    let high = nibbles[Int(text[position])]
+                    let low = nibbles[Int(text[position + 1])]
+                    guard high | low < 0x10 else { return false }
+                    bytes[index] = high << 4 | low
+                    position += 2
+                }
+                return true
             }
         }
-        while let c = utf8.next() {
-            if position == 8 || position == 13 || position == 18 || position == 23 {
-                guard c == UInt8(ascii: "-") else { return nil }
-                position += 1
-                continue
-            }
-            guard index < 16, let high = nibble(c), let next = utf8.next(), let low = nibble(next) else { return nil }
-            bytes[index] = high << 4 | low
-            index += 1
-            position += 2
-        }
-        guard index == 16, position == 36 else { return nil }
-        self = bytes.withUnsafeBytes { raw in UUID(uuid: raw.load(as: uuid_t.self)) }
+        return valid ? UUID(uuid: uuid) : nil
     }
 }

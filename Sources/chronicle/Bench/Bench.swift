@@ -27,6 +27,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "The PostgreSQL URL for --backend postgres (default: DATABASE_URL).")
     var postgres: String?
 
+    @Option(help: "A Python with the eventsourcing package (pip install eventsourcing), for S6's comparison.")
+    var python = "python3"
+
     @Option(help: .hidden) var replay: String?
 
     func run() async throws {
@@ -46,11 +49,12 @@ struct Bench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
         switch backend {
         case "sqlite":
-            let run = Scenarios(directory: directory, sizes: sizes, synchronous: level)
+            let run = Scenarios(directory: directory, sizes: sizes, synchronous: level, python: python)
             print("chronicle bench: SQLite synchronous=\(level.rawValue), \(quick ? "quick" : "full") sizes, \(ProcessInfo.processInfo.activeProcessorCount) cores")
             print(Measurement.header)
             for scenario in Scenarios.all where wanted?.contains(scenario.id) ?? true {
-                print(try await scenario.run(run).line(id: scenario.id, title: scenario.title))
+                Self.resetPeakRSS()
+                print(try await scenario.run(run).line(id: scenario.id, title: scenario.title, peakKilobytes: Self.peakRSSKilobytes()))
             }
         case "postgres":
             guard let url = postgres ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
@@ -61,7 +65,8 @@ struct Bench: AsyncParsableCommand {
                 print("chronicle bench: PostgreSQL at \(database.endpoint) (schema \(schema)), \(quick ? "quick" : "full") sizes, \(ProcessInfo.processInfo.activeProcessorCount) cores")
                 print(Measurement.header)
                 for scenario in PostgresScenarios.all where wanted?.contains(scenario.id) ?? true {
-                    print(try await scenario.run(run).line(id: scenario.id, title: scenario.title))
+                    Self.resetPeakRSS()
+                    print(try await scenario.run(run).line(id: scenario.id, title: scenario.title, peakKilobytes: Self.peakRSSKilobytes()))
                 }
             }
         default:
@@ -84,6 +89,12 @@ struct Bench: AsyncParsableCommand {
             after = last.position
         }
         print("\(count) \(seconds(start.duration(to: .now))) \(peakRSSKilobytes())")
+    }
+
+    /// Starts the process's peak resident memory afresh from what it holds now (Linux: `clear_refs` 5),
+    /// so that each scenario's peak is its own.
+    static func resetPeakRSS() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
     }
 
     /// The process's peak resident memory (VmHWM), in kB.
@@ -121,9 +132,10 @@ struct Measurement {
     var note = ""
 
     static let header =
-        "scenario                                        chronicle/s   baseline/s   ratio    p50 ms    p99 ms  notes"
+        "scenario                                        chronicle/s   baseline/s   ratio    p50 ms    p99 ms  peak MB  notes"
 
-    func line(id: String, title: String) -> String {
+    /// The scenario's line; `peakKilobytes` is the process's peak resident memory during it.
+    func line(id: String, title: String, peakKilobytes: Int) -> String {
         let sorted = latencies.sorted()
         func percentile(_ p: Double) -> String {
             guard !sorted.isEmpty else { return "—" }
@@ -132,7 +144,8 @@ struct Measurement {
         let ratio = baseline.map { String(format: "%.2f×", rate / $0) } ?? "—"
         return "\(id) \(title)".padding(toLength: 46, withPad: " ", startingAt: 0)
             + String(format: "%12.0f", rate) + (baseline.map { String(format: "%13.0f", $0) } ?? "            —")
-            + ratio.leftPadded(8) + percentile(0.5).leftPadded(10) + percentile(0.99).leftPadded(10) + "  " + note
+            + ratio.leftPadded(8) + percentile(0.5).leftPadded(10) + percentile(0.99).leftPadded(10)
+            + String(peakKilobytes / 1024).leftPadded(9) + "  " + note
     }
 }
 

@@ -14,6 +14,8 @@ struct Scenarios: Sendable {
     let directory: URL
     let sizes: Sizes
     let synchronous: SQLiteDatabase.Configuration.Synchronous
+    /// The Python that runs S6's comparison with the `eventsourcing` library.
+    let python: String
 
     static let payload = "{\"title\":\"benchmark\",\"description\":\"a body of typical size for a small event\"}"
 
@@ -166,25 +168,49 @@ struct Scenarios: Sendable {
                 latencies.append(Bench.seconds(start.duration(to: .now)))
             }
         }
-        return Measurement(rate: Double(sizes.folds) / seconds, baseline: Double(sizes.folds) / rawSeconds, latencies: latencies)
+        // Where the time goes: the store's read of the 10 events alone, without decoding or folding them.
+        let readSeconds = try await Self.timed {
+            for n in 0..<sizes.folds {
+                guard try await store.read(names[n % streams], from: 1, direction: .forwards, limit: 100).count == 10 else {
+                    throw RawError("S5 read a stream short")
+                }
+            }
+        }
+        return Measurement(
+            rate: Double(sizes.folds) / seconds, baseline: Double(sizes.folds) / rawSeconds, latencies: latencies,
+            note: String(format: "the store's read alone (no decoding, no fold): %.0f/s", Double(sizes.folds) / readSeconds))
     }
 
+    /// S6: a deposit on an existing account (load its event, decide, append one), one after another;
+    /// beside it, S1 of the same run and the Python `eventsourcing` library doing the same commands.
     func commands() async throws -> Measurement {
         let s1 = try await singleAppends()
         let store = SQLiteEventStore(database: try database("s6.sqlite"))
         let handler = CommandHandler<BenchAccount, BenchAccount.Codec>(store: store, codec: BenchAccount.Codec())
+        let accounts = try (0..<sizes.commands).map { try StreamName(category: "account", id: "\($0)") }
+        for account in accounts {
+            guard case .accepted = try await handler.handle(.deposit(1), on: account) else { throw RawError("S6 opening rejected") }
+        }
         var latencies: [Double] = []
         let seconds = try await Self.timed {
-            for n in 0..<sizes.commands {
+            for account in accounts {
                 let start = ContinuousClock.now
-                guard case .accepted = try await handler.handle(.deposit(5), on: try StreamName(category: "account", id: "\(n)")) else {
+                guard case .accepted = try await handler.handle(.deposit(5), on: account) else {
                     throw RawError("S6 command rejected")
                 }
                 latencies.append(Bench.seconds(start.duration(to: .now)))
             }
         }
+        let rate = Double(sizes.commands) / seconds
+        let python = try PythonBaseline.commandRate(python: python, commands: sizes.commands, directory: directory)
+        let comparison = switch python {
+        case .measured(let pythonRate, let detail):
+            String(format: "; Python eventsourcing %.0f/s (%@): %.1f×", pythonRate, detail, rate / pythonRate)
+        case .unavailable(let reason):
+            "; Python eventsourcing not measured: \(reason)"
+        }
         return Measurement(
-            rate: Double(sizes.commands) / seconds, baseline: s1.rate, latencies: latencies, note: "baseline: S1 (Chronicle's own append)")
+            rate: rate, baseline: s1.rate, latencies: latencies, note: "baseline: S1 (Chronicle's own append)" + comparison)
     }
 
     /// The log S7 and S9 read: `sizes.projected` events in 100 streams.
