@@ -13,7 +13,7 @@ public final class SQLiteCheckpointStore: CheckpointStore {
     }
 
     public func checkpoint(for subscriber: String) async throws -> GlobalPosition {
-        try await database.readStatement { db in try Self.checkpoint(for: subscriber, db) }
+        try await database.read { db in try Self.checkpoint(for: subscriber, db) }
     }
 
     /// Records the checkpoint without an fsync of its own (``SQLiteDatabase/Durability/rebuildable``): a

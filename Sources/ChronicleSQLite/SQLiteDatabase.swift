@@ -191,22 +191,6 @@ public final class SQLiteDatabase: Sendable {
         try pool.read(body)
     }
 
-    /// Runs `body`, which runs **one** statement, on the calling thread without a transaction around
-    /// it: in WAL mode one statement reads one consistent snapshot on its own, and a `BEGIN` and
-    /// `COMMIT` around a short read cost more than the read. Several statements that must agree with
-    /// each other use ``read(_:)``.
-    public func readStatement<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try readStatementHere(body)
-        } catch let error as DatabaseError {
-            throw Self.mapped(error)
-        }
-    }
-
-    private func readStatementHere<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.unsafeRead(body)
-    }
-
     /// The schema. NOTE: a shipped migration never changes; a new schema is a new migration.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()

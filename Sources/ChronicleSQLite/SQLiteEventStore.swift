@@ -151,14 +151,14 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func version(of stream: StreamName) async throws -> StreamVersion {
-        try await database.readStatement { db in
+        try await database.read { db in
             try StreamVersion.fetchOne(db, sql: "SELECT version FROM streams WHERE stream_name = ?", arguments: [stream.description]) ?? 0
         }
     }
 
     public func streams(after name: StreamName?, limit: Int) async throws -> [StreamInfo] {
         try AppendRules.validateRead(limit: limit)
-        return try await database.readStatement { db in
+        return try await database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM streams WHERE stream_name > ? ORDER BY stream_name LIMIT ?",
                 arguments: [name?.description ?? "", limit]
@@ -183,13 +183,13 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func headPosition() async throws -> GlobalPosition {
-        try await database.readStatement { db in
+        try await database.read { db in
             GlobalPosition(rawValue: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0)
         }
     }
 
     private func fetchEvents(_ sql: String, _ arguments: StatementArguments) async throws -> [RecordedEvent] {
-        try await database.readStatement { db in
+        try await database.read { db in
             // A cursor: each row is read in place, not copied first.
             try Array(Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments).map(Self.event(from:)))
         }

@@ -25,7 +25,7 @@ public final class SQLiteProjection<Model: SQLReadModel>: Projection {
     public var name: String { model.name }
 
     public func checkpoint() async throws -> GlobalPosition {
-        try await database.readStatement { [name] db in try SQLiteCheckpointStore.checkpoint(for: name, db) }
+        try await database.read { [name] db in try SQLiteCheckpointStore.checkpoint(for: name, db) }
     }
 
     public func consume(_ events: [RecordedEvent]) async throws {
@@ -52,7 +52,7 @@ extension SQLiteDatabase: SQLQuerying {
     /// The rows `statement` selects, each value read back as the kind it was written (see ``SQLValue``):
     /// SQLite keeps no booleans, decimals or timestamps, so a column's declared type says which it holds.
     public func rows(_ statement: SQLStatement) async throws -> [SQLRow] {
-        try await readStatement { db in
+        try await read { db in
             let prepared = try db.makeStatement(sql: statement.sql)
             let declared: [String] = (0..<prepared.columnCount).map { index in
                 sqlite3_column_decltype(prepared.sqliteStatement, Int32(index)).map { String(cString: $0).uppercased() } ?? ""
