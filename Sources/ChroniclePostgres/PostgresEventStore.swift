@@ -2,6 +2,7 @@ import Chronicle
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The PostgreSQL ``EventStore``, for many processes on many machines.
 ///
@@ -16,6 +17,8 @@ public final class PostgresEventStore: EventStore {
     /// Raised after each append of this process, and on each notification from others (``listen()``).
     public let appendSignal = PositionSignal()
     private let now: @Sendable () -> Date
+    private let queue = WorkQueue<PendingPostgresAppend>()
+    private let commits = Atomic<Int>(0)
     /// The notification channel appends announce `<schema>:<last position>` on.
     public static let channel = "chronicle_events"
 
@@ -27,49 +30,100 @@ public final class PostgresEventStore: EventStore {
 
     private var logger: Logger { database.logger }
 
-    /// Appends `events` in one round trip: one statement (the `chronicle_append` function) locks the head
-    /// row, checks the version, inserts every event and answers. A batch holding an id that is in the log
-    /// already (a re-send) is settled by ``appendResending(_:to:expecting:recordedAt:)``.
+    /// Appends `events`. Concurrent appends of this process are written together (group commit): one
+    /// statement — the `chronicle_append_all` function — locks the head row once, settles each queued
+    /// append in order against its own expected version, inserts their events and answers each; one
+    /// round trip and one commit for all of them. A conflict or a failing event in one never fails its
+    /// neighbours. A batch holding an id that is in the log already (a re-send) is settled afterwards by
+    /// ``appendResending(_:to:expecting:recordedAt:)``.
     public func append(_ events: [NewEvent], to stream: StreamName, expecting expected: ExpectedVersion) async throws
         -> AppendResult
     {
         try AppendRules.validate(events, to: stream)
-        let recordedAt = now()
-        let (kind, version): (String, Int64) = switch expected {
-        case .any: ("any", 0)
-        case .noStream: ("no_stream", 0)
-        case .streamExists: ("stream_exists", 0)
-        case .exactly(let n): ("exactly", n)
+        let outcome = try await withCheckedThrowingContinuation { continuation in
+            // The first append to find no writer at work writes, in a task of its own (never cancelled
+            // half-way by its caller), until the queue is empty.
+            if queue.enqueue(PendingPostgresAppend(events: events, stream: stream, expected: expected, answer: continuation)) {
+                Task { await self.writeQueuedAppends() }
+            }
         }
-        let ids = events.map(\.id)
-        let types = events.map(\.type)
-        let schemaVersions = events.map { Int32($0.schemaVersion) }
-        let data = events.map { String(decoding: $0.data, as: UTF8.self) }
-        let metadata = events.map { String(decoding: $0.metadata.jsonData(), as: UTF8.self) }
-        let logger = self.logger
-        let answer = try await database.withConnection { connection in
-            var answer: (String, Int64, Int64, Int64)?
-            for try await row in try await connection.query(
-                """
-                SELECT r_outcome, r_version, r_first, r_last FROM chronicle_append(
-                    \(stream.description), \(stream.category), \(kind), \(version), \(ids), \(types), \(schemaVersions), \(data),
-                    \(metadata), \(recordedAt), \(Self.channel))
-                """, logger: logger
-            ).decode((String, Int64, Int64, Int64).self) { answer = row }
-            return answer
-        }
-        switch answer {
-        case ("appended", let newVersion, let first, let last)?:
-            appendSignal.announce(GlobalPosition(rawValue: last))
+        switch outcome.kind {
+        case "appended":
             return AppendResult(
-                streamVersion: newVersion, firstPosition: GlobalPosition(rawValue: first), lastPosition: GlobalPosition(rawValue: last),
-                wasAlreadyStored: false)
-        case ("conflict", let actual, _, _)?:
-            throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: actual)
-        case ("stored", _, _, _)?:
-            return try await appendResending(events, to: stream, expecting: expected, recordedAt: recordedAt)
+                streamVersion: outcome.version, firstPosition: GlobalPosition(rawValue: outcome.first),
+                lastPosition: GlobalPosition(rawValue: outcome.last), wasAlreadyStored: false)
+        case "conflict":
+            throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: outcome.version)
+        case "stored":
+            return try await appendResending(events, to: stream, expecting: expected, recordedAt: now())
         default:
-            throw EventStoreError.storage("chronicle_append answered \(String(describing: answer))")
+            throw EventStoreError.storage("the append failed: \(outcome.error ?? outcome.kind)")
+        }
+    }
+
+    /// How many statements have written appends (group commit makes it smaller than the number of
+    /// appends under concurrency).
+    public var appendCommits: Int { commits.load(ordering: .relaxed) }
+
+    /// The most appends one statement takes.
+    static let maxAppendsPerCommit = 256
+
+    private func writeQueuedAppends() async {
+        while let batch = queue.next(upTo: Self.maxAppendsPerCommit) {
+            do {
+                let outcomes = try await write(batch)
+                guard outcomes.count == batch.count else {
+                    throw EventStoreError.storage("chronicle_append_all answered \(outcomes.count) of \(batch.count) appends")
+                }
+                commits.add(1, ordering: .relaxed)
+                if let last = outcomes.filter({ $0.kind == "appended" }).map(\.last).max() {
+                    appendSignal.announce(GlobalPosition(rawValue: last))
+                }
+                for (request, outcome) in zip(batch, outcomes) { request.answer.resume(returning: outcome) }
+            } catch {
+                // The statement did not commit: nothing of the batch is stored.
+                for request in batch { request.answer.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Writes `batch` with one call of `chronicle_append_all`; answers each append's outcome, in order.
+    private func write(_ batch: [PendingPostgresAppend]) async throws -> [PostgresAppendOutcome] {
+        var (streams, categories, kinds, expected) = ([String](), [String](), [String](), [Int64]())
+        var (counts, ids, types, schemaVersions, data, metadata) = ([Int32](), [UUID](), [String](), [Int32](), [String](), [String]())
+        for request in batch {
+            streams.append(request.stream.description)
+            categories.append(request.stream.category)
+            let (kind, version): (String, Int64) = switch request.expected {
+            case .any: ("any", 0)
+            case .noStream: ("no_stream", 0)
+            case .streamExists: ("stream_exists", 0)
+            case .exactly(let n): ("exactly", n)
+            }
+            kinds.append(kind)
+            expected.append(version)
+            counts.append(Int32(request.events.count))
+            for event in request.events {
+                ids.append(event.id)
+                types.append(event.type)
+                schemaVersions.append(Int32(event.schemaVersion))
+                data.append(String(decoding: event.data, as: UTF8.self))
+                metadata.append(String(decoding: event.metadata.jsonData(), as: UTF8.self))
+            }
+        }
+        let query: PostgresQuery = """
+            SELECT r_outcome, r_version, r_first, r_last, r_error FROM chronicle_append_all(
+                \(streams), \(categories), \(kinds), \(expected), \(counts), \(ids), \(types), \(schemaVersions), \(data),
+                \(metadata), \(now()), \(Self.channel))
+            """
+        let logger = self.logger
+        return try await database.withConnection { connection in
+            var outcomes: [PostgresAppendOutcome] = []
+            outcomes.reserveCapacity(batch.count)
+            for try await (kind, version, first, last, error) in try await connection.query(query, logger: logger).decode((String, Int64, Int64, Int64, String?).self) {
+                outcomes.append(PostgresAppendOutcome(kind: kind, version: version, first: first, last: last, error: error))
+            }
+            return outcomes
         }
     }
 
@@ -274,4 +328,22 @@ public final class PostgresEventStore: EventStore {
         }
         return events
     }
+}
+
+/// An append waiting for the next shared statement.
+struct PendingPostgresAppend: Sendable {
+    let events: [NewEvent]
+    let stream: StreamName
+    let expected: ExpectedVersion
+    let answer: CheckedContinuation<PostgresAppendOutcome, any Error>
+}
+
+/// What `chronicle_append_all` answered for one append: `appended` (its new version and positions),
+/// `conflict` (the actual version), `stored` (an id already in the log) or `error` (why it failed).
+struct PostgresAppendOutcome: Sendable {
+    let kind: String
+    let version: Int64
+    let first: Int64
+    let last: Int64
+    let error: String?
 }

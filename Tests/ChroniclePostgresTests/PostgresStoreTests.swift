@@ -42,6 +42,45 @@ struct PostgresStoreTests {
         }
     }
 
+    /// Group commit: appends made at once by one process share statements (and commits), each still
+    /// answered for itself — a conflict or a body PostgreSQL refuses in one leaves its neighbours written.
+    @Test func concurrentAppendsShareStatementsAndAreEachAnsweredAlone() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            let store = PostgresEventStore(database: database)
+            let appends = 64
+            let outcomes = await withTaskGroup(of: (Int, Result<AppendResult, any Error>).self) { group in
+                for n in 0..<appends {
+                    group.addTask {
+                        // Every fourth one expects a stream that another append of the same group creates;
+                        // one sends a body that is not JSON.
+                        let expected: ExpectedVersion = n % 4 == 3 ? .noStream : .any
+                        let stream = n % 4 == 3 ? "shared-1" : "own-\(n)"
+                        let event = n == 10 ? NewEvent(id: UUID(), type: "Broken", data: Data("not json".utf8)) : StoreContract.event()
+                        do {
+                            return (n, .success(try await store.append([event], to: StreamName(stream), expecting: expected)))
+                        } catch {
+                            return (n, .failure(error))
+                        }
+                    }
+                }
+                var all: [Int: Result<AppendResult, any Error>] = [:]
+                for await (n, outcome) in group { all[n] = outcome }
+                return all
+            }
+            // 47 own streams (not the broken one) and one of the 16 new-stream appenders to the shared stream.
+            #expect(outcomes.values.count { (try? $0.get()) != nil } == 48)
+            #expect(throws: EventStoreError.self) { try outcomes[10]?.get() }
+            let conflicts = outcomes.values.count {
+                if case .failure(EventStoreError.wrongExpectedVersion) = $0 { true } else { false }
+            }
+            #expect(conflicts == 15)
+            #expect(try await store.headPosition() == 48)
+            let positions = try await store.readAll(after: .start, limit: 100).map(\.position.rawValue)
+            #expect(positions == Array(1...48))
+            #expect(store.appendCommits < appends / 2, "\(store.appendCommits) statements for \(appends) appends")
+        }
+    }
+
     @Test func migrationsAreVersionedAndIdempotent() async throws {
         try await PostgresTestDatabase.withDatabase { database in
             try await database.migrate()
@@ -49,7 +88,7 @@ struct PostgresStoreTests {
                 for _ in 0..<3 { group.addTask { try await database.migrate() } }
                 try await group.waitForAll()
             }
-            #expect(try await database.appliedMigrations() == [1, 2, 3])
+            #expect(try await database.appliedMigrations() == [1, 2, 3, 4])
         }
     }
 }
@@ -100,7 +139,10 @@ struct OutstandingAppendProbeTests {
                             """)
                         return held > 0
                     }
-                    group.addTask { results.fast = try await store.append([fast], to: StreamName("probe-fast"), expecting: .any) }
+                    // From another store (as from another process): appends of one store are queued behind
+                    // each other and written together, so they never race on the database.
+                    let other = PostgresEventStore(database: database)
+                    group.addTask { results.fast = try await other.append([fast], to: StreamName("probe-fast"), expecting: .any) }
                     // Let go once the fast append waits for the slow one's transaction (with positions from a
                     // sequence it would not wait, and this fails).
                     await eventually(timeout: .seconds(30), "the fast append waits for the slow one") {

@@ -68,9 +68,11 @@ struct PostgresScenarios: Sendable {
 
     func concurrentAppends() async throws -> Measurement {
         let baseline = try await rawInserts(sizes.concurrent, clients: 8)
-        let (rate, latencies) = try await Scenarios.appendConcurrently(
-            to: PostgresEventStore(database: database), writers: 64, count: sizes.concurrent)
-        return Measurement(rate: rate, baseline: baseline, latencies: latencies, note: "baseline: 8 clients, 1 row per commit")
+        let store = PostgresEventStore(database: database)
+        let (rate, latencies) = try await Scenarios.appendConcurrently(to: store, writers: 64, count: sizes.concurrent)
+        return Measurement(
+            rate: rate, baseline: baseline, latencies: latencies,
+            note: "baseline: 8 clients, 1 row per commit; \(store.appendCommits) statements for \(latencies.count) appends")
     }
 
     func batchedAppends() async throws -> Measurement {
