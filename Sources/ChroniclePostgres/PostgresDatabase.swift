@@ -428,6 +428,18 @@ public final class PostgresDatabase: Sendable {
                 """
             ]
         ),
+        (
+            5, "snapshots",
+            [
+                // A cache of deciders' states (see SnapshotStore): the latest per stream. version is the stream
+                // version the state reflects; schema_version the state encoding's.
+                """
+                CREATE TABLE snapshots (
+                    stream_name text PRIMARY KEY, version bigint NOT NULL, schema_version integer NOT NULL,
+                    data bytea NOT NULL, taken_at timestamptz NOT NULL)
+                """
+            ]
+        ),
     ]
 }
 

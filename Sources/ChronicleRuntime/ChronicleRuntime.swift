@@ -75,6 +75,8 @@ public final class ChronicleRuntime: Service, Sendable {
     public let checkpoints: any CheckpointStore
     /// Answers read-model queries.
     public let queries: any SQLQuerying
+    /// The deciders' snapshots (a cache; see ``SnapshotStore``).
+    public let snapshots: any SnapshotStore
     /// Every subscription: each module's read models, then its reactors, module by module.
     public let subscriptions: [Subscription]
     private let ownerships: [SubscriptionOwnership]
@@ -100,6 +102,7 @@ public final class ChronicleRuntime: Service, Sendable {
             let store = SQLiteEventStore(database: database)
             let checkpoints = SQLiteCheckpointStore(database: database)
             (self.store, self.checkpoints, queries, postgres) = (store, checkpoints, database, nil)
+            snapshots = SQLiteSnapshotStore(database: database)
             // Subscriptions woken by one append read the new events once, together.
             let reads = SharedLogReads(store)
             for module in modules {
@@ -115,6 +118,7 @@ public final class ChronicleRuntime: Service, Sendable {
         case .postgres(let database):
             let store = PostgresEventStore(database: database)
             (self.store, checkpoints, queries, postgres) = (store, PostgresCheckpointStore(database: database), database, (database, store))
+            snapshots = PostgresSnapshotStore(database: database)
             let reads = SharedLogReads(store)
             // Every write of a subscription checks this process still owns it (its fence).
             func owned(_ runner: SubscriptionRunner, _ fence: SubscriptionFence) {

@@ -231,6 +231,20 @@ public final class SQLiteDatabase: Sendable {
             try db.execute(
                 sql: "CREATE INDEX events_by_correlation ON events (json_extract(metadata, '$.correlation_id'), position)")
         }
+        migrator.registerMigration("v3: snapshots") { db in
+            // A cache of deciders' states (see SnapshotStore): the latest per stream. version is the stream
+            // version the state reflects; schema_version the state encoding's; taken_at milliseconds since 1970.
+            try db.execute(
+                sql: """
+                    CREATE TABLE snapshots (
+                        stream_name TEXT PRIMARY KEY,
+                        version INTEGER NOT NULL,
+                        schema_version INTEGER NOT NULL,
+                        data BLOB NOT NULL,
+                        taken_at INTEGER NOT NULL
+                    )
+                    """)
+        }
         return migrator
     }
 }

@@ -81,6 +81,12 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test func snapshotStoreKeepsTheContract() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            try await SnapshotStoreContract.run(PostgresSnapshotStore(database: database))
+        }
+    }
+
     @Test func migrationsAreVersionedAndIdempotent() async throws {
         try await PostgresTestDatabase.withDatabase { database in
             try await database.migrate()
@@ -88,7 +94,7 @@ struct PostgresStoreTests {
                 for _ in 0..<3 { group.addTask { try await database.migrate() } }
                 try await group.waitForAll()
             }
-            #expect(try await database.appliedMigrations() == [1, 2, 3, 4])
+            #expect(try await database.appliedMigrations() == [1, 2, 3, 4, 5])
         }
     }
 }

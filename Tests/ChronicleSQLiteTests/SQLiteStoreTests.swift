@@ -17,6 +17,11 @@ import Testing
         try await CheckpointStoreContract.run(SQLiteCheckpointStore(database: SQLiteDatabase(path: directory.path("c.sqlite"))))
     }
 
+    @Test func snapshotStoreKeepsTheContract() async throws {
+        let directory = try TemporaryDirectory()
+        try await SnapshotStoreContract.run(SQLiteSnapshotStore(database: SQLiteDatabase(path: directory.path("s.sqlite"))))
+    }
+
     @Test func opensInWALModeWithFullSynchronousByDefault() async throws {
         let directory = try TemporaryDirectory()
         let database = try SQLiteDatabase(path: directory.path("events.sqlite"))

@@ -13,6 +13,12 @@ public enum CommandOutcome<Event: Sendable, Rejection: Error & Sendable>: Sendab
 ///
 /// On a concurrency conflict it reloads and decides again, up to `maxAttempts` times; then the
 /// ``EventStoreError/wrongExpectedVersion(stream:expected:actual:)`` is thrown to the caller.
+///
+/// With a ``SnapshotStore`` and a decider that declares a ``Decider/snapshotPolicy``, loading starts
+/// from the stream's latest usable snapshot and folds only the events after it, and a snapshot is saved
+/// each time an append takes the stream past a multiple of the policy's `every`. Snapshots are a cache:
+/// one that is missing, of another schema version, undecodable or unreadable is passed over (the stream
+/// is folded from its events), and failing to save one never fails the command.
 public struct CommandHandler<D: Decider, Codec: EventCodec>: Sendable
 where Codec.Event == D.Event, D.Rejection: Sendable {
     /// Where the streams live.
@@ -25,23 +31,27 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
     public var makeEventId: @Sendable () -> UUID
     /// How many events are read per page when loading a stream (default 1,000).
     public var pageSize: Int
+    /// Where snapshots are kept (nil: none are used or saved).
+    public var snapshots: (any SnapshotStore)?
+    private let logger: Logger
 
     /// Makes a handler.
     public init(
-        store: any EventStore, codec: Codec, maxAttempts: Int = 5, pageSize: Int = 1_000,
-        makeEventId: @escaping @Sendable () -> UUID = { UUID() }
+        store: any EventStore, codec: Codec, maxAttempts: Int = 5, pageSize: Int = 1_000, snapshots: (any SnapshotStore)? = nil,
+        makeEventId: @escaping @Sendable () -> UUID = { UUID() }, logger: Logger = Logger(label: "chronicle.commands")
     ) {
         self.store = store
         self.codec = codec
         self.maxAttempts = max(1, maxAttempts)
         self.pageSize = max(1, pageSize)
+        self.snapshots = snapshots
         self.makeEventId = makeEventId
+        self.logger = logger
     }
 
     /// Loads `stream` and folds it: the state and the version it is at.
     public func load(_ stream: StreamName) async throws -> (state: D.State, version: StreamVersion) {
-        var state = D.initialState
-        var version: StreamVersion = 0
+        var (state, version) = await snapshot(of: stream) ?? (D.initialState, 0)
         while true {
             let page = try await store.read(stream, from: version + 1, direction: .forwards, limit: pageSize)
             for recorded in page {
@@ -74,10 +84,44 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
             }
             do {
                 let result = try await store.append(newEvents, to: stream, expecting: .exactly(version))
+                await saveSnapshotIfDue(of: stream, state: state, version: version, appended: events, now: result.streamVersion)
                 return .accepted(events: events, streamVersion: result.streamVersion, position: result.lastPosition)
             } catch EventStoreError.wrongExpectedVersion where attempt < maxAttempts {
                 attempt += 1
             }
+        }
+    }
+
+    /// The stream's latest snapshot as a state, when there is a usable one.
+    private func snapshot(of stream: StreamName) async -> (D.State, StreamVersion)? {
+        guard let snapshots, let policy = D.snapshotPolicy else { return nil }
+        let snapshot: Snapshot?
+        do {
+            snapshot = try await snapshots.latestSnapshot(of: stream)
+        } catch {
+            logger.warning("reading a snapshot failed; folding the stream", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return nil
+        }
+        guard let snapshot, snapshot.schemaVersion == policy.schemaVersion else { return nil }
+        do {
+            return (try policy.decode(snapshot.data), snapshot.version)
+        } catch {
+            logger.warning("a snapshot could not be decoded; folding the stream", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Saves the state after `appended` when the append took the stream past a multiple of the policy's
+    /// `every`; a failure is logged, never thrown (the events are stored: the command stands).
+    private func saveSnapshotIfDue(
+        of stream: StreamName, state: D.State, version: StreamVersion, appended: [D.Event], now newVersion: StreamVersion
+    ) async {
+        guard let snapshots, let policy = D.snapshotPolicy, policy.isDue(from: version, to: newVersion) else { return }
+        do {
+            let data = try policy.encode(appended.reduce(state, D.evolve))
+            try await snapshots.save(Snapshot(stream: stream, version: newVersion, schemaVersion: policy.schemaVersion, data: data))
+        } catch {
+            logger.warning("saving a snapshot failed", metadata: ["stream": "\(stream)", "error": "\(error)"])
         }
     }
 }

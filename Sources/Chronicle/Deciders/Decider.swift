@@ -19,9 +19,15 @@ public protocol Decider {
     static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event]
     /// The state after `event`.
     static func evolve(_ state: State, _ event: Event) -> State
+    /// When and how to snapshot a stream's state (``CommandHandler`` saves and uses them when it has a
+    /// ``SnapshotStore``); nil (the default) for none.
+    static var snapshotPolicy: SnapshotPolicy<State>? { get }
 }
 
 extension Decider {
+    /// No snapshots.
+    public static var snapshotPolicy: SnapshotPolicy<State>? { nil }
+
     /// Folds `events` from the initial state.
     public static func fold(_ events: some Sequence<Event>) -> State {
         events.reduce(initialState, evolve)
