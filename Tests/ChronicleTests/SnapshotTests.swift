@@ -12,13 +12,16 @@ enum Till: Decider {
     }
     enum Command: Sendable { case add(Int64) }
     enum Event: Sendable, Equatable { case added(Int64) }
-    enum Rejection: Error, Equatable { case notPositive }
+    enum Rejection: Error, Equatable { case notPositive, overLimit }
+    /// The most a till holds.
+    static let limit: Int64 = 1_000
 
     static let initialState = State()
     static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event] {
         switch command {
         case .add(let amount):
             guard amount > 0 else { throw .notPositive }
+            guard state.total + amount <= limit else { throw .overLimit }
             return [.added(amount)]
         }
     }

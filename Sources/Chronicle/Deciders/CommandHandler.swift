@@ -63,11 +63,20 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
     }
 
     /// Decides `command` against `stream` and appends what it decided.
-    public func handle(_ command: D.Command, on stream: StreamName, metadata: Metadata = Metadata()) async throws
-        -> CommandOutcome<D.Event, D.Rejection>
+    ///
+    /// With a client-chosen `commandId`, the command is applied once however often it is sent: its
+    /// events get ids derived from the command id (``Foundation/UUID/event(_:ofCommand:)``), and a
+    /// command whose first event is stored already is answered with the events it stored then, without
+    /// being decided again. (A rejection stores nothing, so a rejected command sent again is decided
+    /// again.) A command id already used on another stream is refused
+    /// (``EventStoreError/eventIdReused(id:stream:)``).
+    public func handle(_ command: D.Command, on stream: StreamName, metadata: Metadata = Metadata(), commandId: UUID? = nil)
+        async throws -> CommandOutcome<D.Event, D.Rejection>
     {
         var attempt = 1
         while true {
+            // Checked on every attempt: a conflict may be a concurrent send of this same command.
+            if let commandId, let earlier = try await earlierOutcome(of: commandId, on: stream) { return earlier }
             let (state, version) = try await load(stream)
             let events: [D.Event]
             do {
@@ -76,11 +85,11 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
                 return .rejected(error)
             }
             if events.isEmpty { return .accepted(events: [], streamVersion: version, position: nil) }
-            let newEvents = try events.map { event in
+            let newEvents = try events.enumerated().map { index, event in
                 let encoded = try codec.encode(event)
                 return NewEvent(
-                    id: makeEventId(), type: encoded.type, schemaVersion: encoded.schemaVersion, data: encoded.data,
-                    metadata: metadata)
+                    id: commandId.map { UUID.event(index, ofCommand: $0) } ?? makeEventId(), type: encoded.type,
+                    schemaVersion: encoded.schemaVersion, data: encoded.data, metadata: metadata)
             }
             do {
                 let result = try await store.append(newEvents, to: stream, expecting: .exactly(version))
@@ -90,6 +99,27 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
                 attempt += 1
             }
         }
+    }
+
+    /// What the command `commandId` stored when it was first applied: nil when it has not been.
+    private func earlierOutcome(of commandId: UUID, on stream: StreamName) async throws -> CommandOutcome<D.Event, D.Rejection>? {
+        let firstId = UUID.event(0, ofCommand: commandId)
+        guard let first = try await store.event(id: firstId) else { return nil }
+        guard first.stream == stream else { throw EventStoreError.eventIdReused(id: firstId, stream: first.stream) }
+        // Its events are consecutive in the stream (one append), each with the next derived id.
+        var stored = [first]
+        var next = first.version + 1
+        readAll: while true {
+            let page = try await store.read(stream, from: next, direction: .forwards, limit: pageSize)
+            for recorded in page {
+                guard recorded.id == UUID.event(stored.count, ofCommand: commandId) else { break readAll }
+                stored.append(recorded)
+                next = recorded.version + 1
+            }
+            if page.count < pageSize { break }
+        }
+        let last = stored[stored.count - 1]
+        return .accepted(events: try stored.map { try codec.decode($0) }, streamVersion: last.version, position: last.position)
     }
 
     /// The stream's latest snapshot as a state, when there is a usable one.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 extension UUID {
@@ -66,4 +67,27 @@ extension UUID {
         }
         return valid ? UUID(uuid: uuid) : nil
     }
+}
+
+extension UUID {
+    /// The name-based (version 5, SHA-1) UUID of `name` in `namespace` (RFC 9562): the same inputs
+    /// always give the same id, so an id derived from a client's command id is the same on every retry.
+    public init(namespace: UUID, name: some Sequence<UInt8>) {
+        var hash = Insecure.SHA1()
+        withUnsafeBytes(of: namespace.uuid) { hash.update(bufferPointer: $0) }
+        hash.update(data: Array(name))
+        var bytes = Array(hash.finalize().prefix(16))
+        bytes[6] = bytes[6] & 0x0F | 0x50  // version 5
+        bytes[8] = bytes[8] & 0x3F | 0x80  // the RFC variant
+        self = bytes.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+    }
+
+    /// The id of the `index`-th event (from 0) a command with the client-chosen id `commandId` makes.
+    public static func event(_ index: Int, ofCommand commandId: UUID) -> UUID {
+        let count = withUnsafeBytes(of: UInt32(truncatingIfNeeded: index).bigEndian) { Array($0) }
+        return UUID(namespace: commandEvents, name: withUnsafeBytes(of: commandId.uuid) { Array($0) } + count)
+    }
+
+    /// The namespace of the event ids derived from command ids.
+    static let commandEvents = UUID(uuid: (0x6b, 0x1c, 0x6f, 0x0e, 0x3d, 0x2a, 0x4c, 0x55, 0x9a, 0x71, 0x2f, 0xc8, 0x0d, 0x5e, 0x44, 0x19))
 }
