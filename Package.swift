@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ChronicleHTTP", targets: ["ChronicleHTTP"]),
         .library(name: "ChronicleTesting", targets: ["ChronicleTesting"]),
         .library(name: "TodoDomain", targets: ["TodoDomain"]),
+        .library(name: "BankDomain", targets: ["BankDomain"]),
         .executable(name: "chronicle", targets: ["chronicle"]),
         .executable(name: "todo", targets: ["todo"]),
     ],
@@ -102,6 +103,13 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The bank example (the CQRS engine's REPL): its pure domain, accounts with exact money.
+        .target(
+            name: "BankDomain",
+            dependencies: ["Chronicle"],
+            path: "Examples/Bank/Domain",
             swiftSettings: swiftSettings
         ),
         // The Todo example, the first application module: its pure domain (decider, events, codec)…
@@ -214,6 +222,12 @@ let package = Package(
                 "Chronicle", "ChroniclePostgres", "ChronicleRuntime", "ChronicleSQLite", "ChronicleTesting", "TodoApp", "TodoDomain",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BankDomainTests",
+            dependencies: ["BankDomain", "Chronicle", "ChronicleTesting"],
+            path: "Examples/Bank/Tests/BankDomainTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,110 @@
+import Chronicle
+
+/// A bank account, after the CQRS engine's REPL example: open it, deposit, withdraw. A withdrawal that
+/// would overdraw is not an error but a fact — `PaymentDeclined` — and the command is still accepted.
+/// Money moved for a transfer carries the transfer's id, so that the transfer's process manager can
+/// follow it.
+public enum Account: Decider {
+    /// Where an account stands.
+    public enum State: Sendable, Hashable, Codable {
+        /// No account with this id.
+        case unknown
+        /// Open, with its balance.
+        case open(balance: Money)
+        /// Closed: it takes no more money.
+        case closed
+    }
+
+    /// What can be asked of an account.
+    public enum Command: Sendable, Hashable {
+        /// Opens the account.
+        case open
+        /// Pays `amount` in (for `transfer`, when it is a transfer's credit or refund).
+        case deposit(Money, transfer: String? = nil)
+        /// Takes `amount` out, or records a declined payment when the balance does not cover it.
+        case withdraw(Money, transfer: String? = nil)
+        /// Closes an account whose balance is zero.
+        case close
+    }
+
+    /// What can happen to an account.
+    public enum Event: Sendable, Hashable {
+        case opened
+        case deposited(amount: Money, balance: Money, transfer: String?)
+        case withdrawn(amount: Money, balance: Money, transfer: String?)
+        /// A withdrawal the balance did not cover: nothing was taken.
+        case paymentDeclined(amount: Money, balance: Money, transfer: String?)
+        case closed
+    }
+
+    /// Why a command was refused.
+    public enum Rejection: Error, Hashable, Sendable, CustomStringConvertible {
+        case accountExists
+        case unknownAccount
+        case accountClosed
+        case amountNotPositive
+        case balanceNotZero(Money)
+
+        public var description: String {
+            switch self {
+            case .accountExists: "the account exists already"
+            case .unknownAccount: "no such account"
+            case .accountClosed: "the account is closed"
+            case .amountNotPositive: "an amount must be more than zero"
+            case .balanceNotZero(let balance): "only an account with a zero balance can be closed (the balance is \(balance))"
+            }
+        }
+    }
+
+    /// The stream category of accounts (`account-<id>`).
+    public static let category = "account"
+
+    public static let initialState = State.unknown
+
+    /// Accounts are snapshotted every 50 events, as the engine did.
+    public static var snapshotPolicy: SnapshotPolicy<State>? { SnapshotPolicy(every: 50, schemaVersion: 1) }
+
+    public static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event] {
+        switch (command, state) {
+        case (.open, .unknown): return [.opened]
+        case (.open, _): throw .accountExists
+        case (_, .unknown): throw .unknownAccount
+        case (_, .closed): throw .accountClosed
+        case (.deposit(let amount, let transfer), .open(let balance)):
+            guard amount > .zero else { throw .amountNotPositive }
+            return [.deposited(amount: amount, balance: balance + amount, transfer: transfer)]
+        case (.withdraw(let amount, let transfer), .open(let balance)):
+            guard amount > .zero else { throw .amountNotPositive }
+            guard amount <= balance else { return [.paymentDeclined(amount: amount, balance: balance, transfer: transfer)] }
+            return [.withdrawn(amount: amount, balance: balance - amount, transfer: transfer)]
+        case (.close, .open(let balance)):
+            guard balance == .zero else { throw .balanceNotZero(balance) }
+            return [.closed]
+        }
+    }
+
+    public static func evolve(_ state: State, _ event: Event) -> State {
+        switch event {
+        case .opened: .open(balance: .zero)
+        case .deposited(_, let balance, _), .withdrawn(_, let balance, _): .open(balance: balance)
+        case .paymentDeclined: state
+        case .closed: .closed
+        }
+    }
+}
+
+extension Money: Codable {
+    /// A decimal string, exactly.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let money = Money(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an amount: \(text)"))
+        }
+        self = money
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
