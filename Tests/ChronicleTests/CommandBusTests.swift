@@ -1,0 +1,65 @@
+import Chronicle
+import ChronicleTesting
+import Foundation
+import Testing
+
+@Suite struct CommandBusTests {
+    /// A bus with `AddToTill {till_id, amount}` routed to a till handler on `store`.
+    private func bus(_ store: InMemoryEventStore) throws -> CommandBus {
+        let bus = CommandBus()
+        try bus.register("AddToTill", handler: CommandHandler<Till, Till.Codec>(store: store, codec: Till.Codec())) { body throws(CommandBusError) in
+            struct Fields: Decodable { var till_id: String; var amount: Int64 }
+            do {
+                let fields = try JSONDecoder().decode(Fields.self, from: body)
+                return (.add(fields.amount), try StreamName(category: "till", id: fields.till_id))
+            } catch {
+                throw .malformed(type: "AddToTill", reason: "\(error)")
+            }
+        }
+        return bus
+    }
+
+    private func add(_ till: String, _ amount: Int, id: UUID? = nil) -> CommandEnvelope {
+        CommandEnvelope(type: "AddToTill", body: Data(#"{"till_id": "\#(till)", "amount": \#(amount)}"#.utf8), commandId: id)
+    }
+
+    @Test func answersAcceptedWithTheEventsOrRejectedWithTheRule() async throws {
+        let store = InMemoryEventStore()
+        let bus = try bus(store)
+        #expect(try await bus.send(add("jsdf", 260)) == .accepted(events: ["TillAdded"], streamVersion: 1, position: 1))
+        #expect(try await bus.send(add("jsdf", 40)) == .accepted(events: ["TillAdded"], streamVersion: 2, position: 2))
+        #expect(try await bus.send(add("jsdf", 0)) == .rejected("notPositive"))
+        #expect(try await store.version(of: try StreamName("till-jsdf")) == 2)
+    }
+
+    @Test func unknownTypesAndMalformedBodiesAreErrorsThatStoreNothing() async throws {
+        let store = InMemoryEventStore()
+        let bus = try bus(store)
+        await #expect(throws: CommandBusError.unknownType("AddToTil")) {
+            _ = try await bus.send(CommandEnvelope(type: "AddToTil", body: Data("{}".utf8)))
+        }
+        for body in ["not json", #"{"till_id": "x"}"#, #"{"till_id": "x", "amount": "5"}"#, #"{"till_id": "", "amount": 5}"#] {
+            await #expect(throws: CommandBusError.self, "\(body)") {
+                _ = try await bus.send(CommandEnvelope(type: "AddToTill", body: Data(body.utf8)))
+            }
+        }
+        #expect(try await store.headPosition() == .start)
+    }
+
+    @Test func oneHandlerPerCommand() throws {
+        let bus = try bus(InMemoryEventStore())
+        #expect(throws: CommandBusError.typeRegisteredTwice("AddToTill")) {
+            try bus.register("AddToTill") { _ in .rejected("second") }
+        }
+        #expect(bus.types == ["AddToTill"])
+    }
+
+    @Test func aCommandIdSentTwiceThroughTheBusIsAppliedOnce() async throws {
+        let store = InMemoryEventStore()
+        let bus = try bus(store)
+        let id = UUID()
+        let first = try await bus.send(add("jsdf", 23, id: id))
+        #expect(try await bus.send(add("jsdf", 23, id: id)) == first)
+        #expect(try await store.version(of: try StreamName("till-jsdf")) == 1)
+    }
+}
