@@ -22,11 +22,15 @@ public protocol ApplicationModule: Sendable {
     var readModels: [any SQLReadModel] { get }
     /// The reactors the runtime runs, given what they may use (none by default).
     func reactors(_ context: ModuleContext) -> [any Reactor]
+    /// Registers the module's commands on the runtime's ``CommandBus`` (none by default): the bus is
+    /// what `POST /commands/:type` and `chronicle send` reach.
+    func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws
 }
 
 extension ApplicationModule {
     public var readModels: [any SQLReadModel] { [] }
     public func reactors(_ context: ModuleContext) -> [any Reactor] { [] }
+    public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {}
 }
 
 /// What the runtime gives a module's reactors: the process's one event store, and a logger.

@@ -77,6 +77,8 @@ public final class ChronicleRuntime: Service, Sendable {
     public let queries: any SQLQuerying
     /// The deciders' snapshots (a cache; see ``SnapshotStore``).
     public let snapshots: any SnapshotStore
+    /// Every module's commands, by type name.
+    public let bus = CommandBus()
     /// Every subscription: each module's read models, then its reactors, module by module.
     public let subscriptions: [Subscription]
     private let ownerships: [SubscriptionOwnership]
@@ -85,7 +87,8 @@ public final class ChronicleRuntime: Service, Sendable {
     private let logger: Logger
 
     /// Opens the database and sets up every module's subscriptions; nothing runs until ``run()``.
-    /// - Throws: ``ConfigurationError`` when two modules share a name or two subscriptions share a name.
+    /// - Throws: ``ConfigurationError`` when two modules share a name or two subscriptions share a name;
+    ///   ``CommandBusError/typeRegisteredTwice(_:)`` when two modules register one command type.
     public init(configuration: Configuration, modules: [any ApplicationModule], logger: Logger = Logger(label: "chronicle.runtime")) throws {
         self.configuration = configuration
         self.modules = modules
@@ -144,6 +147,7 @@ public final class ChronicleRuntime: Service, Sendable {
         self.subscriptions = subscriptions
         self.ownerships = ownerships
         try Self.checkNames(subscriptions)
+        for module in modules { try module.registerCommands(on: bus, runtime: self) }
     }
 
     // Generic, so that a module's `any SQLReadModel` and `any Reactor` open into the concrete types.

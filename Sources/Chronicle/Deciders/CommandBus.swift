@@ -54,28 +54,35 @@ public enum CommandBusError: Error, Equatable, CustomStringConvertible {
 public final class CommandBus: Sendable {
     /// Handles one command's envelope.
     public typealias Route = @Sendable (CommandEnvelope) async throws -> CommandAnswer
-    private let routes = Mutex<[String: Route]>([:])
+    private let routes = Mutex<[String: (route: Route, creates: Bool)]>([:])
 
     /// An empty bus.
     public init() {}
 
-    /// Registers `route` for commands named `type`.
+    /// Registers `route` for commands named `type`; `creates` says that accepting one creates something
+    /// (an account, an order), which HTTP answers with 201.
     /// - Throws: ``CommandBusError/typeRegisteredTwice(_:)``: one handler per command.
-    public func register(_ type: String, route: @escaping Route) throws(CommandBusError) {
+    public func register(_ type: String, creates: Bool = false, route: @escaping Route) throws(CommandBusError) {
         try routes.withLock { (routes) throws(CommandBusError) in
             guard routes[type] == nil else { throw .typeRegisteredTwice(type) }
-            routes[type] = route
+            routes[type] = (route, creates)
         }
     }
+
+    /// Whether accepting a command named `type` creates something (see ``register(_:creates:route:)``).
+    public func creates(_ type: String) -> Bool { routes.withLock { $0[type]?.creates ?? false } }
+
+    /// Whether a handler is registered for commands named `type`.
+    public func handles(_ type: String) -> Bool { routes.withLock { $0[type] != nil } }
 
     /// Registers the commands named `type` of a decider: `parse` reads the body into the command and the
     /// stream it is for (throwing ``CommandBusError/malformed(type:reason:)`` for a body that is not
     /// one), `handler` decides and appends.
     public func register<D: Decider, Codec: EventCodec>(
-        _ type: String, handler: CommandHandler<D, Codec>,
+        _ type: String, creates: Bool = false, handler: CommandHandler<D, Codec>,
         parse: @escaping @Sendable (Data) throws(CommandBusError) -> (command: D.Command, stream: StreamName)
     ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable {
-        try register(type) { envelope in
+        try register(type, creates: creates) { envelope in
             let (command, stream) = try parse(envelope.body)
             switch try await handler.handle(command, on: stream, metadata: envelope.metadata, commandId: envelope.commandId) {
             case let .accepted(events, streamVersion, position):
@@ -93,7 +100,7 @@ public final class CommandBus: Sendable {
     /// - Throws: ``CommandBusError/unknownType(_:)``, ``CommandBusError/malformed(type:reason:)``, or the
     ///   store's errors.
     public func send(_ envelope: CommandEnvelope) async throws -> CommandAnswer {
-        guard let route = routes.withLock({ $0[envelope.type] }) else { throw CommandBusError.unknownType(envelope.type) }
+        guard let route = routes.withLock({ $0[envelope.type]?.route }) else { throw CommandBusError.unknownType(envelope.type) }
         return try await route(envelope)
     }
 }
