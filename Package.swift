@@ -112,6 +112,23 @@ let package = Package(
             path: "Examples/Bank/Domain",
             swiftSettings: swiftSettings
         ),
+        // …the bank as a module (its commands on the bus, its read models)…
+        .target(
+            name: "BankApp",
+            dependencies: ["Chronicle", "ChronicleRuntime", "BankDomain"],
+            path: "Examples/Bank/App",
+            swiftSettings: swiftSettings
+        ),
+        // …and its web side (its queries under /bank).
+        .target(
+            name: "BankHTTP",
+            dependencies: [
+                "BankApp", "BankDomain", "Chronicle", "ChronicleHTTP", "ChronicleRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Examples/Bank/HTTP",
+            swiftSettings: swiftSettings
+        ),
         // The Todo example, the first application module: its pure domain (decider, events, codec)…
         .target(
             name: "TodoDomain",
@@ -228,6 +245,12 @@ let package = Package(
             name: "BankDomainTests",
             dependencies: ["BankDomain", "Chronicle", "ChronicleTesting"],
             path: "Examples/Bank/Tests/BankDomainTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BankHTTPTests",
+            dependencies: ["BankHTTP", "BankApp", "BankDomain", "Chronicle", "ChronicleHTTP", "ChronicleHTTPTesting", "ChronicleRuntime", "ChronicleTesting"],
+            path: "Examples/Bank/Tests/BankHTTPTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
