@@ -8,15 +8,20 @@ import Foundation
 /// `BankWeb` in BankHTTP.
 public struct BankModule: ApplicationModule {
     public let name = "bank"
+    /// How often an account's state is snapshotted, in events (default: the domain's 50).
+    public let snapshotEvery: Int?
 
-    /// The module.
-    public init() {}
+    /// The module; `snapshotEvery` overrides how often accounts are snapshotted.
+    public init(snapshotEvery: Int? = nil) {
+        self.snapshotEvery = snapshotEvery
+    }
 
     public var readModels: [any SQLReadModel] { [AccountBalances()] }
 
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
+        let policy = snapshotEvery.map { SnapshotPolicy<Account.State>(every: $0, schemaVersion: 1) } ?? Account.snapshotPolicy
         let accounts = CommandHandler<Account, AccountEventCodec>(
-            store: runtime.store, codec: AccountEventCodec(), snapshots: runtime.snapshots)
+            store: runtime.store, codec: AccountEventCodec(), snapshots: runtime.snapshots, snapshotPolicy: policy)
         try bus.register("CreateAccount", creates: true, handler: accounts) { body throws(CommandBusError) in
             let fields = try BankFields(body, command: "CreateAccount")
             return (.open, try fields.account("account_id"))

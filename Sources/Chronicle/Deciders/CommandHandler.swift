@@ -33,18 +33,23 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
     public var pageSize: Int
     /// Where snapshots are kept (nil: none are used or saved).
     public var snapshots: (any SnapshotStore)?
+    /// When and how states are snapshotted: the decider's ``Decider/snapshotPolicy`` unless the handler
+    /// was given another (a deployment may snapshot more or less often than the domain's default).
+    public var snapshotPolicy: SnapshotPolicy<D.State>?
     private let logger: Logger
 
     /// Makes a handler.
     public init(
         store: any EventStore, codec: Codec, maxAttempts: Int = 5, pageSize: Int = 1_000, snapshots: (any SnapshotStore)? = nil,
-        makeEventId: @escaping @Sendable () -> UUID = { UUID() }, logger: Logger = Logger(label: "chronicle.commands")
+        snapshotPolicy: SnapshotPolicy<D.State>? = D.snapshotPolicy, makeEventId: @escaping @Sendable () -> UUID = { UUID() },
+        logger: Logger = Logger(label: "chronicle.commands")
     ) {
         self.store = store
         self.codec = codec
         self.maxAttempts = max(1, maxAttempts)
         self.pageSize = max(1, pageSize)
         self.snapshots = snapshots
+        self.snapshotPolicy = snapshotPolicy
         self.makeEventId = makeEventId
         self.logger = logger
     }
@@ -124,7 +129,7 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
 
     /// The stream's latest snapshot as a state, when there is a usable one.
     private func snapshot(of stream: StreamName) async -> (D.State, StreamVersion)? {
-        guard let snapshots, let policy = D.snapshotPolicy else { return nil }
+        guard let snapshots, let policy = snapshotPolicy else { return nil }
         let snapshot: Snapshot?
         do {
             snapshot = try await snapshots.latestSnapshot(of: stream)
@@ -146,7 +151,7 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
     private func saveSnapshotIfDue(
         of stream: StreamName, state: D.State, version: StreamVersion, appended: [D.Event], now newVersion: StreamVersion
     ) async {
-        guard let snapshots, let policy = D.snapshotPolicy, policy.isDue(from: version, to: newVersion) else { return }
+        guard let snapshots, let policy = snapshotPolicy, policy.isDue(from: version, to: newVersion) else { return }
         do {
             let data = try policy.encode(appended.reduce(state, D.evolve))
             try await snapshots.save(Snapshot(stream: stream, version: newVersion, schemaVersion: policy.schemaVersion, data: data))

@@ -8,10 +8,13 @@ import Testing
 
 @Suite struct BankAPITests {
     /// The CQRS engine's own scenario: open, deposit 260, 40 and 30, restart, and the balance is 330 —
-    /// then the same after deleting every snapshot.
-    @Test func theEnginesScenarioSurvivesARestart() async throws {
+    /// with the domain's snapshots (every 50 events) and with one every 2 events, and after deleting
+    /// every snapshot.
+    @Test(arguments: [nil, 2])
+    func theEnginesScenarioSurvivesARestart(snapshotEvery: Int?) async throws {
         let directory = try TemporaryDirectory()
-        try await TestServer(modules: [BankWeb()], directory: directory).run { client in
+        let bank = BankWeb(BankModule(snapshotEvery: snapshotEvery))
+        try await TestServer(modules: [bank], directory: directory).run { client in
             let opened = try await client.send(.post, "/commands/CreateAccount", json: #"{"account_id": "jsdf"}"#)
             #expect(opened.status == 201 && opened["events"] == .array([.string("AccountOpened")]), "\(opened)")
             for amount in [#"260"#, #""40""#, #"30.00"#] {
@@ -19,12 +22,15 @@ import Testing
                 #expect(deposited.status == 200 && deposited["events"] == .array([.string("MoneyDeposited")]), "\(amount): \(deposited)")
             }
         }
-        let restarted = try TestServer(modules: [BankWeb()], directory: directory)
+        let restarted = try TestServer(modules: [bank], directory: directory)
+        // Every 2 events: the snapshot after the last deposit (version 4); with the default, none yet.
+        let snapshot = try await restarted.runtime.snapshots.latestSnapshot(of: BankModule.stream(of: "jsdf"))
+        #expect(snapshot?.version == (snapshotEvery == nil ? nil : 4))
         try await restarted.run { client in
             let head = try await restarted.runtime.store.headPosition()
             let account = try await client.get("/bank/accounts/jsdf?after=\(head.rawValue)")
             #expect(account.status == 200 && account["balance"] == .string("330.00") && account["account_id"] == .string("jsdf"), "\(account)")
-            // A withdrawal beyond the balance is accepted, as a declined payment.
+            // A withdrawal beyond the balance is accepted, as a declined payment (decided from the snapshot).
             let declined = try await client.send(.post, "/commands/WithdrawMoney", json: #"{"account_id": "jsdf", "amount": "330.01"}"#)
             #expect(declined.status == 200 && declined["events"] == .array([.string("PaymentDeclined")]), "\(declined)")
             try await restarted.runtime.snapshots.deleteAllSnapshots()
