@@ -119,7 +119,7 @@ let package = Package(
             path: "Examples/Bank/App",
             swiftSettings: swiftSettings
         ),
-        // …and its web side (its queries under /bank).
+        // …and its web side (its queries and its page under /bank).
         .target(
             name: "BankHTTP",
             dependencies: [
@@ -127,6 +127,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Examples/Bank/HTTP",
+            resources: [.copy("Public")],
             swiftSettings: swiftSettings
         ),
         // The Todo example, the first application module: its pure domain (decider, events, codec)…
@@ -179,6 +180,8 @@ let package = Package(
                 "ChronicleHTTP",
                 "TodoApp",
                 "TodoHTTP",
+                "BankApp",
+                "BankHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),

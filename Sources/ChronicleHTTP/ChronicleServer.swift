@@ -62,7 +62,10 @@ public enum ChronicleServer {
         }
         EventRoutes(store: runtime.store).register(on: routes)
         LiveEvents(store: runtime.store, streams: LiveStreamLimit(maximum: configuration.maxLiveStreams)).register(on: routes)
-        AdminRoutes(monitor: monitor, store: runtime.store, checkpoints: runtime.checkpoints).register(on: routes)
+        AdminRoutes(
+            monitor: monitor, store: runtime.store, checkpoints: runtime.checkpoints,
+            processes: Dictionary(uniqueKeysWithValues: runtime.subscriptions.compactMap { s in s.processes.map { (s.name, $0) } })
+        ).register(on: routes)
         CommandRoutes(bus: runtime.bus).register(on: routes)
         for module in modules { module.addRoutes(to: routes, runtime: runtime) }
 

@@ -23,12 +23,14 @@ public struct TestServer: Sendable {
 
     /// A server of `modules` on `database` in `directory` (a new one by default).
     public init(
-        modules: [any ApplicationModule], directory: TemporaryDirectory? = nil, database: String = "chronicle.sqlite", workers: Bool = true
+        modules: [any ApplicationModule], directory: TemporaryDirectory? = nil, database: String = "chronicle.sqlite", workers: Bool = true,
+        clock: any ProcessClock = SystemProcessClock()
     ) throws {
         self.directory = try directory ?? TemporaryDirectory()
         var configuration = ChronicleRuntime.Configuration(sqlitePath: self.directory.path(database))
         configuration.subscriptions.pollInterval = .milliseconds(50)
         configuration.runsSubscriptions = workers
+        configuration.clock = clock
         runtime = try ChronicleRuntime(configuration: configuration, modules: modules)
     }
 

@@ -22,6 +22,9 @@ public protocol ApplicationModule: Sendable {
     var readModels: [any SQLReadModel] { get }
     /// The reactors the runtime runs, given what they may use (none by default).
     func reactors(_ context: ModuleContext) -> [any Reactor]
+    /// The process managers the runtime runs (none by default): each keeps its processes' state and
+    /// pending commands with its checkpoint, and sends its commands through the runtime's ``CommandBus``.
+    var processManagers: [any ProcessManager] { get }
     /// Registers the module's commands on the runtime's ``CommandBus`` (none by default): the bus is
     /// what `POST /commands/:type` and `chronicle send` reach.
     func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws
@@ -30,6 +33,7 @@ public protocol ApplicationModule: Sendable {
 extension ApplicationModule {
     public var readModels: [any SQLReadModel] { [] }
     public func reactors(_ context: ModuleContext) -> [any Reactor] { [] }
+    public var processManagers: [any ProcessManager] { [] }
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {}
 }
 

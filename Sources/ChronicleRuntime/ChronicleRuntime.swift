@@ -35,6 +35,9 @@ public final class ChronicleRuntime: Service, Sendable {
         public var runsSubscriptions = true
         /// Subscription settings (batch size, poll interval, retry delays).
         public var subscriptions = SubscriptionRunner.Configuration()
+        /// The clock process managers' deadlines fall due by (the wall clock; tests pass a
+        /// ``ManualProcessClock``).
+        public var clock: any ProcessClock = SystemProcessClock()
 
         /// A configuration for `backend`.
         public init(backend: Backend) {
@@ -53,8 +56,10 @@ public final class ChronicleRuntime: Service, Sendable {
         public let module: String
         /// Its runner (status, controls, progress).
         public let runner: SubscriptionRunner
-        /// Its projection, for a read model; nil for a reactor.
+        /// Its projection, for a read model; nil for a reactor or a process manager.
         public let projection: (any Projection)?
+        /// Its processes, for a process manager; nil otherwise.
+        public var processes: (any ProcessInspecting)? = nil
         /// Its name (also its checkpoint's).
         public var name: String { runner.name }
     }
@@ -78,7 +83,7 @@ public final class ChronicleRuntime: Service, Sendable {
     /// The deciders' snapshots (a cache; see ``SnapshotStore``).
     public let snapshots: any SnapshotStore
     /// Every module's commands, by type name.
-    public let bus = CommandBus()
+    public let bus: CommandBus
     /// Every subscription: each module's read models, then its reactors, module by module.
     public let subscriptions: [Subscription]
     private let ownerships: [SubscriptionOwnership]
@@ -94,6 +99,8 @@ public final class ChronicleRuntime: Service, Sendable {
         self.modules = modules
         self.logger = logger
         try Self.checkNames(modules)
+        let bus = CommandBus()
+        self.bus = bus
         var subscriptions: [Subscription] = []
         var ownerships: [SubscriptionOwnership] = []
         func runner(_ consumer: any EventConsumer, _ kind: SubscriptionStatus.Kind, _ store: any EventStore) -> SubscriptionRunner {
@@ -116,6 +123,11 @@ public final class ChronicleRuntime: Service, Sendable {
                 for reactor in module.reactors(ModuleContext(store: store, logger: logger)) {
                     let consumer = Self.consumer(reactor, checkpoints: checkpoints)
                     subscriptions.append(Subscription(module: module.name, runner: runner(consumer, .reactor, reads), projection: nil))
+                }
+                for manager in module.processManagers {
+                    let consumer = Self.consumer(manager, SQLiteSubscriptionStorage(database: database), bus, configuration.clock, logger)
+                    subscriptions.append(
+                        Subscription(module: module.name, runner: runner(consumer, .processManager, reads), projection: nil, processes: consumer))
                 }
             }
         case .postgres(let database):
@@ -142,6 +154,14 @@ public final class ChronicleRuntime: Service, Sendable {
                     subscriptions.append(Subscription(module: module.name, runner: reactorRunner, projection: nil))
                     owned(reactorRunner, fence)
                 }
+                for manager in module.processManagers {
+                    let fence = SubscriptionFence(name: manager.name)
+                    let storage = PostgresSubscriptionStorage(database: database, fence: fence)
+                    let consumer = Self.consumer(manager, storage, bus, configuration.clock, logger)
+                    let managerRunner = runner(consumer, .processManager, reads)
+                    subscriptions.append(Subscription(module: module.name, runner: managerRunner, projection: nil, processes: consumer))
+                    owned(managerRunner, fence)
+                }
             }
         }
         self.subscriptions = subscriptions
@@ -161,6 +181,12 @@ public final class ChronicleRuntime: Service, Sendable {
 
     private static func consumer(_ reactor: some Reactor, checkpoints: any CheckpointStore) -> any EventConsumer {
         ReactorConsumer(reactor, checkpoints: checkpoints)
+    }
+
+    private static func consumer(
+        _ manager: some ProcessManager, _ storage: any SubscriptionStorage, _ bus: CommandBus, _ clock: any ProcessClock, _ logger: Logger
+    ) -> any EventConsumer & ProcessInspecting {
+        ProcessManagerConsumer(manager, storage: storage, bus: bus, clock: clock, logger: logger)
     }
 
     /// Every runner, in the order of ``subscriptions``.
@@ -199,6 +225,7 @@ public final class ChronicleRuntime: Service, Sendable {
                 }
             }
             for case let projection? in subscriptions.map(\.projection) { try await projection.prepare() }
+            for case let processes? in subscriptions.map(\.processes) { try await processes.prepare() }
         } catch {
             preparation.withLock { $0 = nil }
             throw error

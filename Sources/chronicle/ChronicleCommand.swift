@@ -12,8 +12,8 @@ import TodoApp
 struct ChronicleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chronicle",
-        abstract: "Chronicle: an event store, its projections and reactors, and the Todo application.",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Bench.self, AppendLoad.self],
+        abstract: "Chronicle: an event store, its projections, reactors and process managers, and the Todo and Bank applications.",
+        subcommands: [Serve.self, Worker.self, Send.self, Migrate.self, Bench.self, AppendLoad.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -6,11 +6,12 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import BankHTTP
 import TodoHTTP
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the TodoMVC page, the Todo API, the event browser and the admin console; run the read models and the notifier.")
+        abstract: "Serve the TodoMVC page, the Todo API, the bank, the event browser and the admin console; run the read models, the notifier and the transfer process.")
 
     @Option(help: "The port to listen on (0 picks a free one).")
     var port = 8080
@@ -21,6 +22,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     @OptionGroup var todo: TodoOptions
+
+    @OptionGroup var bank: BankOptions
 
     @Flag(help: "Serve HTTP only; run no projector or reactor in this process (run `chronicle worker` beside it).")
     var noWorkers = false
@@ -57,7 +60,8 @@ struct Serve: AsyncParsableCommand {
         configuration.runsSubscriptions = !noWorkers
         // Every application this server hosts, one line each.
         let modules: [any HTTPModule] = [
-            TodoWeb(try todo.module(for: backend))
+            TodoWeb(try todo.module(for: backend)),
+            BankWeb(bank.module),
         ]
         let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.runtime"))
         let where_ = postgres.map { "PostgreSQL at \($0.endpoint)" } ?? storage.database

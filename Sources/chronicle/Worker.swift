@@ -1,4 +1,5 @@
 import ArgumentParser
+import BankApp
 import ChronicleRuntime
 import Foundation
 import Logging
@@ -6,12 +7,14 @@ import Logging
 /// `chronicle worker`: the runtime alone, without the HTTP edge (this file imports no HTTP module).
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the read models and reactors of every application on PostgreSQL, sharing them with other workers.",
+        abstract: "Run the read models, reactors and process managers of every application on PostgreSQL, sharing them with other workers.",
         discussion: "Each projection or reactor is owned by one live worker at a time; a survivor takes over within seconds when its owner dies.")
 
     @OptionGroup var storage: StorageOptions
 
     @OptionGroup var todo: TodoOptions
+
+    @OptionGroup var bank: BankOptions
 
     func run() async throws {
         storage.bootstrapLogging()
@@ -22,7 +25,8 @@ struct Worker: AsyncParsableCommand {
         let backend = storage.backend(postgres: postgres)
         // Every application this worker runs, one line each.
         let modules: [any ApplicationModule] = [
-            try todo.module(for: backend)
+            try todo.module(for: backend),
+            bank.module,
         ]
         let runtime = try ChronicleRuntime(configuration: .init(backend: backend), modules: modules, logger: logger)
         logger.notice("worker started", metadata: ["pid": "\(ProcessInfo.processInfo.processIdentifier)"])

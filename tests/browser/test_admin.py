@@ -15,8 +15,10 @@ from selenium.webdriver.common.by import By
 
 from conftest import SEEN_RESPONSES, AdminPage, Server, wait_until
 
-PROJECTIONS = ["outstanding_todos", "scheduled_todos", "completed_todos", "todo_board"]
+TODO_PROJECTIONS = ["outstanding_todos", "scheduled_todos", "completed_todos", "todo_board"]
+PROJECTIONS = TODO_PROJECTIONS + ["bank_balances", "bank_statements", "bank_transfers"]
 REACTOR = "todo_completed_notifier"
+PROCESS_MANAGER = "bank_transfers_process"
 
 
 def today() -> str:
@@ -179,13 +181,17 @@ def test_subscriptions_table(admin_page: AdminPage, server: Server):
     server.add_todo("Something to process")
     page = admin_page.open()
     names = [tr.get_attribute("data-name") for tr in page.find_all("#subscriptions tbody tr")]
-    assert sorted(names) == sorted(PROJECTIONS + [REACTOR])
+    assert sorted(names) == sorted(PROJECTIONS + [REACTOR, PROCESS_MANAGER])
     for name in PROJECTIONS:
         assert row(page, name).get_attribute("data-kind") == "projection"
         assert row(page, name).find_element(By.CSS_SELECTOR, "button.rebuild").accessible_name == f"Rebuild {name}"
     assert row(page, REACTOR).get_attribute("data-kind") == "reactor"
     assert row(page, REACTOR).find_elements(By.CSS_SELECTOR, "button.rebuild") == [], "reactors are never rebuilt"
-    for name in PROJECTIONS + [REACTOR]:
+    # The third kind: a process manager, never rebuilt, with its open processes.
+    assert row(page, PROCESS_MANAGER).get_attribute("data-kind") == "process_manager"
+    assert row(page, PROCESS_MANAGER).find_elements(By.CSS_SELECTOR, "button.rebuild") == []
+    wait_until(lambda: row(page, PROCESS_MANAGER).find_element(By.CSS_SELECTOR, ".open-instances").text == "0")
+    for name in PROJECTIONS + [REACTOR, PROCESS_MANAGER]:
         wait_until(lambda name=name: row_state(page, name) == "running"
                    and row(page, name).find_element(By.CSS_SELECTOR, ".checkpoint").text == "1"
                    and row(page, name).find_element(By.CSS_SELECTOR, ".lag").text == "0",
@@ -194,7 +200,7 @@ def test_subscriptions_table(admin_page: AdminPage, server: Server):
     # Polled every second: a new event moves every checkpoint.
     server.add_todo("Another")
     wait_until(lambda: all(row(page, n).find_element(By.CSS_SELECTOR, ".checkpoint").text == "2"
-                           for n in PROJECTIONS + [REACTOR]), timeout=3)
+                           for n in PROJECTIONS + [REACTOR, PROCESS_MANAGER]), timeout=3)
 
 
 def test_pause_resume_and_rebuild(admin_page: AdminPage, server: Server):
@@ -261,7 +267,7 @@ def test_a_poison_event_faults_visibly(browser, server: Server):
                    (stream, position + 1, recorded_at))
     server.start()
     page = AdminPage(browser, server).open()
-    for name in PROJECTIONS:
+    for name in TODO_PROJECTIONS:
         wait_until(lambda name=name: row_state(page, name) == "faulted", timeout=5, message=f"{name} faulted")
         tr = row(page, name)
         assert "faulted" in tr.get_attribute("class").split()
@@ -271,8 +277,9 @@ def test_a_poison_event_faults_visibly(browser, server: Server):
             "return getComputedStyle(arguments[0].querySelector('.state-badge')).backgroundColor", tr)
         r, g, b = [int(v) for v in color[color.index("(") + 1:color.index(")")].split(",")[:3]]
         assert r > 150 and g < 100 and b < 100, f"faulted is red, got {color}"
-    # The reactor does not read TodoAdded and goes on.
+    # The reactor does not read TodoAdded and goes on; so do the bank's subscriptions.
     assert row_state(page, REACTOR) == "running"
+    assert row_state(page, "bank_balances") == "running"
     # The poison event itself is browsable (its data shown as stored).
     page.open(f"#/streams/{stream}")
     wait_until(lambda: [c["position"] for c in cards(page)] == [position + 1])
@@ -300,7 +307,7 @@ def test_chart_draws_rate_and_lag(admin_page: AdminPage, server: Server):
             };""")
 
     chart = wait_until(lambda: (d := drawn()) and len(d["rate"]) >= 2 and d, timeout=6, message="the chart's lines")
-    assert sorted(chart["lags"]) == sorted(PROJECTIONS + [REACTOR])
+    assert sorted(chart["lags"]) == sorted(PROJECTIONS + [REACTOR, PROCESS_MANAGER])
     assert chart["box"] > 100, "the chart is visible"
     # Some interval saw the 5 events: its point sits above the baseline (smaller y).
     wait_until(lambda: min(y for _, y in drawn()["rate"]) < max(y for _, y in drawn()["rate"]), timeout=6,

@@ -3,20 +3,31 @@ import Chronicle
 import ChronicleRuntime
 import Foundation
 
-/// The bank as a module of a ``ChronicleRuntime``: its account commands on the command bus
-/// (`CreateAccount`, `DepositMoney`, `WithdrawMoney`) and the balances read model. Its web side is
+/// The bank as a module of a ``ChronicleRuntime``: its account and transfer commands on the command bus,
+/// the transfer process manager, and the read models (balances, statements, transfers). Its web side is
 /// `BankWeb` in BankHTTP.
+///
+/// From outside (`POST /commands/:type`, `chronicle send`): `CreateAccount`, `DepositMoney`,
+/// `WithdrawMoney`, `TransferMoney`. Sent only by the transfer process: `DebitAccount`, `CreditAccount`
+/// (money moved for a transfer, carrying its id) and `CompleteTransfer`, `DeclineTransfer`,
+/// `RefuseTransferCredit`, `RefundTransfer`, `TimeOutTransfer` — a client cannot move money in a
+/// transfer's name or settle one by hand.
 public struct BankModule: ApplicationModule {
     public let name = "bank"
     /// How often an account's state is snapshotted, in events (default: the domain's 50).
     public let snapshotEvery: Int?
+    /// How long a transfer's step may wait before the transfer times out.
+    public let transferTimeout: Duration
 
     /// The module; `snapshotEvery` overrides how often accounts are snapshotted.
-    public init(snapshotEvery: Int? = nil) {
+    public init(snapshotEvery: Int? = nil, transferTimeout: Duration = .seconds(30)) {
         self.snapshotEvery = snapshotEvery
+        self.transferTimeout = transferTimeout
     }
 
-    public var readModels: [any SQLReadModel] { [AccountBalances()] }
+    public var readModels: [any SQLReadModel] { [AccountBalances(), AccountStatements(), TransferStatuses()] }
+
+    public var processManagers: [any ProcessManager] { [TransferProcess(timeout: transferTimeout)] }
 
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         let policy = snapshotEvery.map { SnapshotPolicy<Account.State>(every: $0, schemaVersion: 1) } ?? Account.snapshotPolicy
@@ -34,11 +45,49 @@ public struct BankModule: ApplicationModule {
             let fields = try BankFields(body, command: "WithdrawMoney")
             return (.withdraw(try fields.amount()), try fields.account("account_id"))
         }
+        // A transfer's money, sent by its process only.
+        try bus.register("DebitAccount", exposed: false, handler: accounts) { body throws(CommandBusError) in
+            let fields = try BankFields(body, command: "DebitAccount")
+            return (.withdraw(try fields.amount(), transfer: try fields.id("transfer_id")), try fields.account("account_id"))
+        }
+        try bus.register("CreditAccount", exposed: false, handler: accounts) { body throws(CommandBusError) in
+            let fields = try BankFields(body, command: "CreditAccount")
+            return (.deposit(try fields.amount(), transfer: try fields.id("transfer_id")), try fields.account("account_id"))
+        }
+
+        let transfers = CommandHandler<Transfer, TransferEventCodec>(store: runtime.store, codec: TransferEventCodec())
+        try bus.register("TransferMoney", handler: transfers) { body throws(CommandBusError) in
+            let fields = try BankFields(body, command: "TransferMoney")
+            let (from, to) = (try fields.id("from_account_id"), try fields.id("to_account_id"))
+            return (.request(from: from, to: to, amount: try fields.amount()), try Self.transferStream(try fields.id("transfer_id")))
+        }
+        let steps: [(String, @Sendable (BankFields) throws(CommandBusError) -> Transfer.Command)] = [
+            ("CompleteTransfer", { _ in .complete }),
+            ("DeclineTransfer", { fields throws(CommandBusError) in .decline(reason: try fields.text("reason")) }),
+            ("RefuseTransferCredit", { fields throws(CommandBusError) in .refuseCredit(reason: try fields.text("reason")) }),
+            ("RefundTransfer", { _ in .refund }),
+            ("TimeOutTransfer", { _ in .timeOut }),
+        ]
+        for (type, command) in steps {
+            try bus.register(type, exposed: false, handler: transfers) { body throws(CommandBusError) in
+                let fields = try BankFields(body, command: type)
+                return (try command(fields), try Self.transferStream(try fields.id("transfer_id")))
+            }
+        }
     }
 
     /// The stream of the account `id`.
     public static func stream(of id: String) throws -> StreamName {
         try StreamName(category: Account.category, id: id)
+    }
+
+    /// The stream of the transfer `id`.
+    static func transferStream(_ id: String) throws(CommandBusError) -> StreamName {
+        do {
+            return try StreamName(category: Transfer.category, id: id)
+        } catch {
+            throw .malformed(type: "TransferMoney", reason: "transfer_id cannot name a stream")
+        }
     }
 }
 
@@ -57,14 +106,27 @@ struct BankFields {
 
     private func refuse(_ reason: String) -> CommandBusError { .malformed(type: command, reason: reason) }
 
-    /// An account id: letters, digits, `_`, `-`, `.`, 1 to 64 of them.
-    func account(_ key: String) throws(CommandBusError) -> StreamName {
+    /// An account or transfer id: letters, digits, `_`, `-`, `.`, 1 to 64 of them.
+    func id(_ key: String) throws(CommandBusError) -> String {
         guard case .string(let id)? = fields[key] else { throw refuse("\(key) is missing or not a string") }
         let allowed = id.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "_-.".unicodeScalars.contains($0) }
-        guard (1...64).contains(id.count), allowed, let stream = try? BankModule.stream(of: id) else {
-            throw refuse("\(key) must be 1 to 64 letters, digits, _, - or .")
-        }
+        guard (1...64).contains(id.count), allowed else { throw refuse("\(key) must be 1 to 64 letters, digits, _, - or .") }
+        return id
+    }
+
+    /// The stream of the account named by `key`.
+    func account(_ key: String) throws(CommandBusError) -> StreamName {
+        let id = try id(key)
+        guard let stream = try? BankModule.stream(of: id) else { throw refuse("\(key) must be 1 to 64 letters, digits, _, - or .") }
         return stream
+    }
+
+    /// A short text.
+    func text(_ key: String) throws(CommandBusError) -> String {
+        guard case .string(let text)? = fields[key], (1...500).contains(text.count), !text.utf8.contains(0) else {
+            throw refuse("\(key) must be a string of 1 to 500 characters")
+        }
+        return text
     }
 
     /// A positive amount with at most two decimal places, as a JSON string (`"23.50"`) or number (`23`).

@@ -22,6 +22,22 @@ public struct CommandEnvelope: Sendable {
     }
 }
 
+extension CommandEnvelope {
+    /// The envelope of a command given as a JSON object's fields (`POST /commands/:type`,
+    /// `chronicle send`): an optional `command_id` field, a UUID, is the command id.
+    /// - Throws: ``CommandBusError/malformed(type:reason:)`` for a `command_id` that is not a UUID.
+    public init(type: String, fields: [String: JSONValue], metadata: Metadata = Metadata()) throws(CommandBusError) {
+        var commandId: UUID?
+        if let given = fields["command_id"] {
+            guard case .string(let text) = given, let id = UUID(text: text) else { throw .malformed(type: type, reason: "command_id must be a UUID") }
+            commandId = id
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        self.init(type: type, body: (try? encoder.encode(JSONValue.object(fields))) ?? Data("{}".utf8), commandId: commandId, metadata: metadata)
+    }
+}
+
 /// What a command sent through a ``CommandBus`` came to: always an answer, never fire-and-forget.
 public enum CommandAnswer: Sendable, Equatable {
     /// Accepted: the stored type names of the events appended (none for a no-op), the stream's version
@@ -29,6 +45,26 @@ public enum CommandAnswer: Sendable, Equatable {
     case accepted(events: [String], streamVersion: StreamVersion, position: GlobalPosition?)
     /// Rejected: the rule it broke, in words.
     case rejected(String)
+}
+
+extension CommandAnswer: Encodable {
+    private enum CodingKeys: String, CodingKey {
+        case position, events, streamVersion = "stream_version", error
+    }
+
+    /// Accepted: `{"position", "events", "stream_version"}` (`position` null when nothing was appended);
+    /// rejected: `{"error"}` — the bodies `POST /commands/:type` answers with.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case let .accepted(events, streamVersion, position):
+            try container.encode(position?.rawValue, forKey: .position)  // null, not absent, for a no-op
+            try container.encode(events, forKey: .events)
+            try container.encode(streamVersion, forKey: .streamVersion)
+        case .rejected(let reason):
+            try container.encode(reason, forKey: .error)
+        }
+    }
 }
 
 /// Why a command could not be handled at all (as opposed to being rejected by a rule).
@@ -54,20 +90,25 @@ public enum CommandBusError: Error, Equatable, CustomStringConvertible {
 public final class CommandBus: Sendable {
     /// Handles one command's envelope.
     public typealias Route = @Sendable (CommandEnvelope) async throws -> CommandAnswer
-    private let routes = Mutex<[String: (route: Route, creates: Bool)]>([:])
+    private let routes = Mutex<[String: (route: Route, creates: Bool, exposed: Bool)]>([:])
 
     /// An empty bus.
     public init() {}
 
     /// Registers `route` for commands named `type`; `creates` says that accepting one creates something
-    /// (an account, an order), which HTTP answers with 201.
+    /// (an account, an order), which HTTP answers with 201. A command that is not `exposed` is sent only
+    /// from inside the process (by a process manager): `POST /commands/:type` and `chronicle send` do not
+    /// know it.
     /// - Throws: ``CommandBusError/typeRegisteredTwice(_:)``: one handler per command.
-    public func register(_ type: String, creates: Bool = false, route: @escaping Route) throws(CommandBusError) {
+    public func register(_ type: String, creates: Bool = false, exposed: Bool = true, route: @escaping Route) throws(CommandBusError) {
         try routes.withLock { (routes) throws(CommandBusError) in
             guard routes[type] == nil else { throw .typeRegisteredTwice(type) }
-            routes[type] = (route, creates)
+            routes[type] = (route, creates, exposed)
         }
     }
+
+    /// Whether commands named `type` may be sent from outside (see ``register(_:creates:exposed:route:)``).
+    public func exposes(_ type: String) -> Bool { routes.withLock { $0[type]?.exposed ?? false } }
 
     /// Whether accepting a command named `type` creates something (see ``register(_:creates:route:)``).
     public func creates(_ type: String) -> Bool { routes.withLock { $0[type]?.creates ?? false } }
@@ -79,10 +120,10 @@ public final class CommandBus: Sendable {
     /// stream it is for (throwing ``CommandBusError/malformed(type:reason:)`` for a body that is not
     /// one), `handler` decides and appends.
     public func register<D: Decider, Codec: EventCodec>(
-        _ type: String, creates: Bool = false, handler: CommandHandler<D, Codec>,
+        _ type: String, creates: Bool = false, exposed: Bool = true, handler: CommandHandler<D, Codec>,
         parse: @escaping @Sendable (Data) throws(CommandBusError) -> (command: D.Command, stream: StreamName)
     ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable {
-        try register(type, creates: creates) { envelope in
+        try register(type, creates: creates, exposed: exposed) { envelope in
             let (command, stream) = try parse(envelope.body)
             switch try await handler.handle(command, on: stream, metadata: envelope.metadata, commandId: envelope.commandId) {
             case let .accepted(events, streamVersion, position):
@@ -95,6 +136,9 @@ public final class CommandBus: Sendable {
 
     /// The command types registered, sorted.
     public var types: [String] { routes.withLock { $0.keys.sorted() } }
+
+    /// The command types that may be sent from outside, sorted.
+    public var exposedTypes: [String] { routes.withLock { $0.filter(\.value.exposed).keys.sorted() } }
 
     /// Sends `envelope` to its handler and answers what it came to.
     /// - Throws: ``CommandBusError/unknownType(_:)``, ``CommandBusError/malformed(type:reason:)``, or the

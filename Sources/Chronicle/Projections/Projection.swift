@@ -9,6 +9,13 @@ public protocol EventConsumer: Sendable {
     /// Takes in `events` (in order, all after the checkpoint) and records the checkpoint of the last one.
     /// If it throws, the checkpoint must not be past the last event fully taken in.
     func consume(_ events: [RecordedEvent]) async throws
+    /// Called when a read of the log found nothing new (every poll interval at most): time-driven work,
+    /// such as a process manager's deadlines falling due. Nothing by default.
+    func idle() async throws
+}
+
+extension EventConsumer {
+    public func idle() async throws {}
 }
 
 /// A read model folded from events.

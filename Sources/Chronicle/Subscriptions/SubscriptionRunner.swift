@@ -203,7 +203,19 @@ public final class SubscriptionRunner: Sendable {
                 await waitForControl(timeout: configuration.pollInterval)
                 continue
             }
-            if batch.isEmpty { continue }
+            if batch.isEmpty {
+                do {
+                    try await consumer.idle()
+                } catch {
+                    if Task.isCancelled { break }
+                    // Time-driven work that failed is tried again at the next poll, after a wait.
+                    faultCounter.increment()
+                    logger.warning("idle work failed; retrying", metadata: ["error": "\(error)", "delay": "\(retryDelay)"])
+                    await waitForControl(timeout: retryDelay)
+                    retryDelay = min(retryDelay * 2, configuration.maxRetryDelay)
+                }
+                continue
+            }
             switch await consume(batch, after: checkpoint) {
             case .reached(let reached):
                 checkpoint = reached

@@ -10,6 +10,8 @@ struct AdminRoutes {
     let store: any EventStore
     /// Where checkpoints are stored: a subscription another process runs is shown at its stored checkpoint.
     let checkpoints: any CheckpointStore
+    /// The process managers' processes, by subscription name.
+    let processes: [String: any ProcessInspecting]
 
     func register(on router: RouteTable) {
         // The router treats /admin and /admin/ alike: redirect the first, and leave the second to the
@@ -24,9 +26,20 @@ struct AdminRoutes {
             for runner in monitor.runners {
                 var status = runner.currentStatus
                 if status.state == .standby { status.checkpoint = try await checkpoints.checkpoint(for: runner.name) }
-                rows.append(SubscriptionBody(status, head: head, eventsPerSecond: monitor.eventsPerSecond(runner.name)))
+                var row = SubscriptionBody(status, head: head, eventsPerSecond: monitor.eventsPerSecond(runner.name))
+                if let processes = processes[runner.name] { row.openInstances = try? await processes.openCount() }
+                rows.append(row)
             }
             return JSONBody.response(.ok, SubscriptionsBody(head: head.rawValue, subscriptions: rows))
+        }
+        // A process manager's open processes, most recently moved first, with their pending commands.
+        router.get("/admin/api/subscriptions/:name/instances") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let processes = processes[name] else {
+                throw APIError(.notFound, "no process manager named \"\(name.prefix(80))\"")
+            }
+            return JSONBody.response(
+                .ok, InstancesBody(name: name, open: try await processes.openCount(), instances: try await processes.openInstances(limit: 50)))
         }
         router.post("/admin/api/subscriptions/:name/:action") { _, context in
             let name = context.parameters.get("name") ?? ""
@@ -54,6 +67,12 @@ struct SubscriptionsBody: Encodable {
     let subscriptions: [SubscriptionBody]
 }
 
+struct InstancesBody: Encodable {
+    let name: String
+    let open: Int
+    let instances: [ProcessInstance]
+}
+
 struct HistoryBody: Encodable {
     let intervalSeconds: Int64
     let samples: [SubscriptionMonitor.Sample]
@@ -76,6 +95,8 @@ struct SubscriptionBody: Encodable {
     let processed: Int
     let eventsPerSecond: Double
     let fault: Fault?
+    /// How many processes are open, for a process manager.
+    var openInstances: Int?
 
     init(_ status: SubscriptionStatus, head: GlobalPosition, eventsPerSecond: Double) {
         name = status.name
@@ -95,7 +116,7 @@ struct SubscriptionBody: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, kind, state, checkpoint, lag, processed, eventsPerSecond = "events_per_second", fault
+        case name, kind, state, checkpoint, lag, processed, eventsPerSecond = "events_per_second", fault, openInstances = "open_instances"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -108,5 +129,6 @@ struct SubscriptionBody: Encodable {
         try c.encode(processed, forKey: .processed)
         try c.encode(eventsPerSecond, forKey: .eventsPerSecond)
         try c.encode(fault, forKey: .fault)
+        if kind == SubscriptionStatus.Kind.processManager.rawValue { try c.encode(openInstances, forKey: .openInstances) }
     }
 }

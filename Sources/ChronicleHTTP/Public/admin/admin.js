@@ -416,6 +416,10 @@
     if (sub.kind === 'projection') {
       actions.append(actionButton('rebuild', 'Rebuild', sub.name));
     }
+    if (sub.kind === 'process_manager') {
+      detail.append(' · ', el('span', 'open-instances'), ' open');
+      actions.append(actionButton('instances', 'Instances', sub.name));
+    }
     actions.append(actionButton('pause', 'Pause', sub.name), actionButton('resume', 'Resume', sub.name));
     tr.append(name, state, el('td', 'num checkpoint'), el('td', 'num lag'), el('td', 'num rate'), actions);
     return tr;
@@ -450,6 +454,8 @@
     setText(tr.querySelector('.lag'), sub.lag);
     tr.querySelector('.lag').classList.toggle('behind', sub.lag > 0);
     setText(tr.querySelector('.processed'), sub.processed);
+    const open = tr.querySelector('.open-instances');
+    if (open) setText(open, sub.open_instances == null ? '?' : sub.open_instances);
     setText(tr.querySelector('.rate'), Number(sub.events_per_second).toFixed(1));
     const pause = tr.querySelector('button.pause');
     const resume = tr.querySelector('button.resume');
@@ -504,6 +510,10 @@
     const name = button.closest('tr').dataset.name;
     const action = button.dataset.action;
     els.subscriptionMessage.textContent = '';
+    if (action === 'instances') {
+      showInstances(name);
+      return;
+    }
     try {
       const answer = await api('POST', `/admin/api/subscriptions/${enc(name)}/${action}`);
       const status = answer && answer.status ? answer.status : 'done';
@@ -514,6 +524,35 @@
     }
     pollSubscriptions();
   });
+
+  /** Lists a process manager's open processes (state and pending commands) under the table. */
+  async function showInstances(name) {
+    let panel = document.getElementById('process-instances');
+    if (!panel) {
+      panel = el('section', 'process-instances');
+      panel.id = 'process-instances';
+      panel.setAttribute('aria-live', 'polite');
+      els.subscriptions.closest('table').after(panel);
+    }
+    try {
+      const answer = await api('GET', `/admin/api/subscriptions/${enc(name)}/instances`);
+      const list = el('ul', 'instances');
+      for (const instance of answer.instances) {
+        const li = el('li', 'instance');
+        li.dataset.process = instance.id;
+        li.append(el('strong', 'instance-id', instance.id), ' ', el('code', 'instance-state', JSON.stringify(instance.state)));
+        for (const pending of instance.pending) {
+          const due = pending.due_at ? ` due ${pending.due_at}` : ' now';
+          li.append(el('div', 'pending', `pending ${pending.type}${pending.deadline ? ` (deadline ${pending.deadline})` : ''}${due}`));
+        }
+        list.append(li);
+      }
+      panel.replaceChildren(el('h3', null, `${name}: ${answer.open} open`), list);
+      clearError('action');
+    } catch (err) {
+      showError(`Could not read the processes of ${name}: ${err.message}`, 'action');
+    }
+  }
 
   // ---------------------------------------------------------------- the chart
 

@@ -1,0 +1,108 @@
+'use strict';
+// The bank page: commands go to POST /commands/:type; the tables read /bank/accounts and
+// /bank/transfers, read again (with ?after=) whenever the live feed shows a bank event.
+(() => {
+  const $ = (selector) => document.querySelector(selector);
+  let knownPosition = 0;
+  let timer = null;
+
+  function cell(text, className) {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  }
+
+  function fill(tbody, rows) {
+    tbody.replaceChildren(...rows.map((cells) => {
+      const tr = document.createElement('tr');
+      tr.append(...cells);
+      return tr;
+    }));
+  }
+
+  async function refresh() {
+    const after = knownPosition > 0 ? `?after=${knownPosition}` : '';
+    try {
+      const [accounts, transfers] = await Promise.all([
+        fetch(`/bank/accounts${after}`).then((r) => r.json()),
+        fetch(`/bank/transfers${after}`).then((r) => r.json()),
+      ]);
+      fill($('#accounts tbody'), (accounts.accounts || []).map((a) => {
+        const row = [cell(a.account_id), cell(a.balance, 'amount')];
+        row[0].dataset.account = a.account_id;
+        return row;
+      }));
+      fill($('#transfers tbody'), (transfers.transfers || []).map((t) => [
+        cell(t.transfer_id), cell(t.from_account_id), cell(t.to_account_id), cell(t.amount, 'amount'),
+        cell(t.status.replace('_', ' ') + (t.reason && t.status !== 'completed' ? ` (${t.reason})` : ''), `status status-${t.status}`),
+      ]));
+      document.body.dataset.ready = 'true';
+    } catch (_) { /* the next event or reconnect reads again */ }
+  }
+
+  function scheduleRefresh() {
+    if (timer) return;
+    timer = setTimeout(() => { timer = null; refresh(); }, 60);
+  }
+
+  async function send(type, body) {
+    const outcome = $('#outcome');
+    try {
+      const response = await fetch(`/commands/${type}`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+      });
+      const answer = await response.json();
+      if (response.ok) {
+        outcome.className = 'accepted';
+        outcome.textContent = `${type}: accepted (${answer.events.join(', ') || 'nothing new'})`;
+        if (answer.position) knownPosition = Math.max(knownPosition, answer.position);
+        refresh();
+      } else {
+        outcome.className = 'rejected';
+        outcome.textContent = `${type}: ${answer.error || response.status}`;
+      }
+    } catch (error) {
+      outcome.className = 'rejected';
+      outcome.textContent = `${type}: ${error}`;
+    }
+  }
+
+  function fields(form) {
+    return Object.fromEntries(new FormData(form).entries());
+  }
+
+  $('#create-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    send('CreateAccount', fields(e.target));
+  });
+  $('#money-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    send(e.submitter ? e.submitter.value : 'DepositMoney', fields(e.target));
+  });
+  $('#transfer-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const id = (crypto.randomUUID ? crypto.randomUUID() : `t-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+    send('TransferMoney', { transfer_id: id, ...fields(e.target) });
+  });
+
+  function connectLive() {
+    if (!('EventSource' in window)) return;
+    const source = new EventSource('/events/live');
+    source.onopen = () => { $('#live-status').textContent = 'Live'; refresh(); };
+    source.onmessage = (message) => {
+      let event;
+      try { event = JSON.parse(message.data); } catch (_) { return; }
+      const position = Number(message.lastEventId) || Number(event.position) || 0;
+      knownPosition = Math.max(knownPosition, position);
+      if (typeof event.stream === 'string' && (event.stream.startsWith('account-') || event.stream.startsWith('transfer-'))) scheduleRefresh();
+    };
+    source.onerror = () => {
+      $('#live-status').textContent = 'Reconnecting…';
+      if (source.readyState === EventSource.CLOSED) setTimeout(connectLive, 3000);
+    };
+  }
+
+  refresh();
+  connectLive();
+})();

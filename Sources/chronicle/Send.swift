@@ -1,0 +1,76 @@
+import ArgumentParser
+import BankApp
+import Chronicle
+import ChronicleRuntime
+import Foundation
+import Logging
+
+/// `chronicle send TYPE 'JSON'`: one command through the command bus of every hosted application, the
+/// way the CQRS engine's REPL sent them. Prints the answer as `POST /commands/:type` does; exits 0 when
+/// Accepted, 1 when Rejected (and 64 for an unknown type or a body that is not the command).
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send one command (e.g. DepositMoney '{\"account_id\": \"jsdf\", \"amount\": 23}') and print whether it was accepted.",
+        discussion: """
+            Exits 0 when the command is accepted, 1 when it is rejected, 64 for an unknown type or a malformed body. \
+            A "command_id" (a UUID) in the JSON makes sending it again apply it once. Reads DATABASE_URL when --postgres is not given. \
+            A transfer is settled by the process manager of a running `chronicle serve` or `chronicle worker`.
+            """)
+
+    @Argument(help: "The command's type (CreateAccount, DepositMoney, WithdrawMoney, TransferMoney).")
+    var type: String
+
+    @Argument(help: "Its fields, as a JSON object.")
+    var json: String
+
+    @OptionGroup var storage: StorageOptions
+
+    @OptionGroup var bank: BankOptions
+
+    func run() async throws {
+        storage.bootstrapLogging()
+        let postgres = try storage.postgresDatabase(fromEnvironment: true)
+        var configuration = ChronicleRuntime.Configuration(backend: storage.backend(postgres: postgres))
+        configuration.runsSubscriptions = false
+        // Every application whose commands may be sent.
+        let modules: [any ApplicationModule] = [bank.module]
+        let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.send"))
+        guard runtime.bus.exposes(type) else {
+            throw usageFailure("\(CommandBusError.unknownType(type)); known: \(runtime.bus.exposedTypes.joined(separator: ", "))")
+        }
+        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) else {
+            throw usageFailure("\(CommandBusError.malformed(type: type, reason: "the body must be a JSON object"))")
+        }
+        let answer: CommandAnswer = try await withThrowingTaskGroup(of: Void.self) { group in
+            if let postgres { group.addTask { await postgres.run() } }
+            defer { group.cancelAll() }
+            try await reportingStorageFailures { try await runtime.prepare() }
+            do {
+                return try await runtime.bus.send(try CommandEnvelope(type: type, fields: fields))
+            } catch let error as CommandBusError {
+                throw usageFailure(error.description)
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(answer), as: UTF8.self))
+        if case .rejected = answer { throw ExitCode(1) }
+    }
+}
+
+/// A command that could not be sent at all: the reason on standard error, exit code 64 (usage).
+func usageFailure(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+    return ExitCode(64)
+}
+
+/// The bank application's own options.
+struct BankOptions: ParsableArguments {
+    @Option(help: "Seconds a transfer's step may wait before the transfer times out and is compensated.")
+    var transferTimeout: Double = 30
+
+    /// The bank module.
+    var module: BankModule {
+        BankModule(transferTimeout: .milliseconds(Int64(max(0.001, transferTimeout) * 1000)))
+    }
+}
