@@ -42,6 +42,11 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PROFILES: dict[str, dict] = {
     # About 4 minutes on an idle 2-core machine with the debug build (8 at most when it is also building).
     "ci": {
+        "money_transfers": 1000,
+        "money_accounts": 20,
+        "money_clients": 4,
+        "money_sqlite_kills": 8,
+        "money_postgres_kills": 6,
         "kill9_sqlite_kills": 30,
         "kill9_postgres_kills": 15,
         "kill9_postgres_split_kills": 12,
@@ -72,6 +77,11 @@ PROFILES: dict[str, dict] = {
     },
     # 30+ minutes: ten times the kills, restarts and cases.
     "long": {
+        "money_transfers": 10000,
+        "money_accounts": 20,
+        "money_clients": 8,
+        "money_sqlite_kills": 60,
+        "money_postgres_kills": 40,
         "kill9_sqlite_kills": 200,
         "kill9_postgres_kills": 80,
         "kill9_postgres_split_kills": 60,
@@ -368,7 +378,8 @@ class ChronicleServer(ChronicleProcess):
 class ChronicleWorker(ChronicleProcess):
     """One `chronicle worker` (PostgreSQL): runs the projections and the notifier it comes to own."""
 
-    def __init__(self, workdir: Path, postgres_url: str, mailbox: Path, name: str = "worker"):
+    def __init__(self, workdir: Path, postgres_url: str, mailbox: Path, name: str = "worker", extra_args: tuple = ()):
+        self.extra_args = tuple(extra_args)
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.postgres_url = postgres_url
@@ -387,7 +398,7 @@ class ChronicleWorker(ChronicleProcess):
         """Starts the process and waits for its "worker started" log line."""
         before = self._started_lines()
         command = [str(CHRONICLE_BIN), "worker", "--postgres", self.postgres_url, "--mailbox", str(self.mailbox),
-                   "--log-level", "info"]
+                   "--log-level", "info", *self.extra_args]
         with open(self.log_path, "ab") as log:
             log.write(f"\n==== start at {time.strftime('%H:%M:%S')}\n".encode())
             log.flush()
