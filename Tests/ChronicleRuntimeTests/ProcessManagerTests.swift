@@ -22,8 +22,9 @@ enum Chore: Decider {
         case (.create, _): throw .exists
         case (_, .none): throw .unknown
         case (.finish, .open): [.finished]
-        case (.finish, .finished), (.remind, .finished): []
-        case (.remind, .open): [.reminded]
+        case (.finish, .finished): []
+        // A reminder is recorded even for a finished chore, so that one sent in error shows.
+        case (.remind, _): [.reminded]
         }
     }
 
