@@ -25,15 +25,13 @@ struct Send: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
 
-    @OptionGroup var bank: BankOptions
-
     func run() async throws {
         storage.bootstrapLogging()
         let postgres = try storage.postgresDatabase(fromEnvironment: true)
         var configuration = ChronicleRuntime.Configuration(backend: storage.backend(postgres: postgres))
         configuration.runsSubscriptions = false
         // Every application whose commands may be sent.
-        let modules: [any ApplicationModule] = [bank.module]
+        let modules: [any ApplicationModule] = [BankModule()]
         let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.send"))
         guard runtime.bus.exposes(type) else {
             throw usageFailure("\(CommandBusError.unknownType(type)); known: \(runtime.bus.exposedTypes.joined(separator: ", "))")

@@ -191,6 +191,8 @@ def test_subscriptions_table(admin_page: AdminPage, server: Server):
     assert row(page, PROCESS_MANAGER).get_attribute("data-kind") == "process_manager"
     assert row(page, PROCESS_MANAGER).find_elements(By.CSS_SELECTOR, "button.rebuild") == []
     wait_until(lambda: row(page, PROCESS_MANAGER).find_element(By.CSS_SELECTOR, ".open-instances").text == "0")
+    row(page, PROCESS_MANAGER).find_element(By.CSS_SELECTOR, "button.instances").click()
+    wait_until(lambda: page.find("#process-instances h3").text == f"{PROCESS_MANAGER}: 0 open", message="the open processes listed")
     for name in PROJECTIONS + [REACTOR, PROCESS_MANAGER]:
         wait_until(lambda name=name: row_state(page, name) == "running"
                    and row(page, name).find_element(By.CSS_SELECTOR, ".checkpoint").text == "1"
