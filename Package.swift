@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "ChronicleTesting", targets: ["ChronicleTesting"]),
         .library(name: "TodoDomain", targets: ["TodoDomain"]),
         .library(name: "BankDomain", targets: ["BankDomain"]),
+        .library(name: "PizzaDomain", targets: ["PizzaDomain"]),
+        .library(name: "CartDomain", targets: ["CartDomain"]),
         .executable(name: "chronicle", targets: ["chronicle"]),
         .executable(name: "todo", targets: ["todo"]),
     ],
@@ -130,6 +132,20 @@ let package = Package(
             resources: [.copy("Public")],
             swiftSettings: swiftSettings
         ),
+        // The pizza-order pipeline: the request is the first fact; a kitchen process and a courier reactor.
+        .target(name: "PizzaDomain", dependencies: ["Chronicle"], path: "Examples/Pizza/Domain", swiftSettings: swiftSettings),
+        .target(name: "PizzaApp", dependencies: ["Chronicle", "ChronicleRuntime", "PizzaDomain"], path: "Examples/Pizza/App", swiftSettings: swiftSettings),
+        .target(
+            name: "PizzaHTTP",
+            dependencies: ["PizzaApp", "PizzaDomain", "Chronicle", "ChronicleHTTP", "ChronicleRuntime", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Examples/Pizza/HTTP", resources: [.copy("Public")], swiftSettings: swiftSettings),
+        // The shopping cart: one log, the warehouse's and marketing's read models.
+        .target(name: "CartDomain", dependencies: ["Chronicle"], path: "Examples/Cart/Domain", swiftSettings: swiftSettings),
+        .target(name: "CartApp", dependencies: ["Chronicle", "ChronicleRuntime", "CartDomain"], path: "Examples/Cart/App", swiftSettings: swiftSettings),
+        .target(
+            name: "CartHTTP",
+            dependencies: ["CartApp", "CartDomain", "Chronicle", "ChronicleHTTP", "ChronicleRuntime", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Examples/Cart/HTTP", resources: [.copy("Public")], swiftSettings: swiftSettings),
         // The Todo example, the first application module: its pure domain (decider, events, codec)…
         .target(
             name: "TodoDomain",
@@ -182,6 +198,10 @@ let package = Package(
                 "TodoHTTP",
                 "BankApp",
                 "BankHTTP",
+                "PizzaApp",
+                "PizzaHTTP",
+                "CartApp",
+                "CartHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -256,6 +276,20 @@ let package = Package(
             path: "Examples/Bank/Tests/BankHTTPTests",
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "PizzaDomainTests", dependencies: ["PizzaDomain", "Chronicle", "ChronicleTesting"], path: "Examples/Pizza/Tests/PizzaDomainTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PizzaHTTPTests",
+            dependencies: ["PizzaHTTP", "PizzaApp", "PizzaDomain", "Chronicle", "ChronicleHTTP", "ChronicleHTTPTesting", "ChronicleRuntime", "ChronicleTesting", "ChroniclePostgres"],
+            path: "Examples/Pizza/Tests/PizzaHTTPTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CartDomainTests", dependencies: ["CartDomain", "Chronicle", "ChronicleTesting"], path: "Examples/Cart/Tests/CartDomainTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CartHTTPTests",
+            dependencies: ["CartHTTP", "CartApp", "CartDomain", "Chronicle", "ChronicleHTTP", "ChronicleHTTPTesting", "ChronicleRuntime", "ChronicleTesting", "ChroniclePostgres"],
+            path: "Examples/Cart/Tests/CartHTTPTests", swiftSettings: swiftSettings),
         .testTarget(
             name: "TodoDomainTests",
             dependencies: ["TodoDomain", "Chronicle", "ChronicleTesting"],

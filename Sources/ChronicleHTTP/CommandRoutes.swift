@@ -16,22 +16,29 @@ struct CommandRoutes {
             let type = context.parameters.get("type") ?? ""
             guard bus.exposes(type) else { return JSONBody.error(.notFound, CommandBusError.unknownType(String(type.prefix(80))).description) }
             let fields = try await JSONBody.object(of: request, context: context)
-            let answer: CommandAnswer
-            do {
-                answer = try await bus.send(try CommandEnvelope(type: type, fields: fields))
-            } catch let error as CommandBusError {
-                switch error {
-                case .unknownType: return JSONBody.error(.notFound, error.description)
-                case .malformed: throw APIError.badRequest(error.description)
-                case .typeRegisteredTwice: throw error
-                }
+            return try await bus.respond(to: type, fields: fields)
+        }
+    }
+}
+
+extension CommandBus {
+    /// Sends the command `type` with `fields` (an optional `command_id` among them) and answers as `POST /commands/:type` does: 200 (201 for a command that creates)
+    /// with `{"position", "events", "stream_version"}`, 422 `{"error"}` when rejected, 404 for an unknown
+    /// type, 400 for a body that is not the command. For a module's own routes that take commands.
+    public func respond(to type: String, fields: [String: JSONValue]) async throws -> Response {
+        let answer: CommandAnswer
+        do {
+            answer = try await send(try CommandEnvelope(type: type, fields: fields))
+        } catch let error as CommandBusError {
+            switch error {
+            case .unknownType: return JSONBody.error(.notFound, error.description)
+            case .malformed: throw APIError.badRequest(error.description)
+            case .typeRegisteredTwice: throw error
             }
-            switch answer {
-            case .accepted:
-                return JSONBody.response(bus.creates(type) ? .created : .ok, answer)
-            case .rejected(let reason):
-                return JSONBody.error(.unprocessableContent, reason)
-            }
+        }
+        switch answer {
+        case .accepted: return JSONBody.response(creates(type) ? .created : .ok, answer)
+        case .rejected(let reason): return JSONBody.error(.unprocessableContent, reason)
         }
     }
 }

@@ -26,8 +26,17 @@ public struct TestServer: Sendable {
         modules: [any ApplicationModule], directory: TemporaryDirectory? = nil, database: String = "chronicle.sqlite", workers: Bool = true,
         clock: any ProcessClock = SystemProcessClock()
     ) throws {
+        let directory = try directory ?? TemporaryDirectory()
+        try self.init(modules: modules, backend: .sqlite(path: directory.path(database)), directory: directory, workers: workers, clock: clock)
+    }
+
+    /// A server of `modules` on `backend` (on PostgreSQL, its client must be running).
+    public init(
+        modules: [any ApplicationModule], backend: ChronicleRuntime.Backend, directory: TemporaryDirectory? = nil, workers: Bool = true,
+        clock: any ProcessClock = SystemProcessClock()
+    ) throws {
         self.directory = try directory ?? TemporaryDirectory()
-        var configuration = ChronicleRuntime.Configuration(sqlitePath: self.directory.path(database))
+        var configuration = ChronicleRuntime.Configuration(backend: backend)
         configuration.subscriptions.pollInterval = .milliseconds(50)
         configuration.runsSubscriptions = workers
         configuration.clock = clock
@@ -131,6 +140,11 @@ public struct TestServer: Sendable {
 }
 
 extension JSONValue {
+    /// The elements, when this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { a } else { nil }
+    }
+
     /// The member `key` of an object; nil otherwise.
     public subscript(key: String) -> JSONValue? {
         if case .object(let o) = self { o[key] } else { nil }

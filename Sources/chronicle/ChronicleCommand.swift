@@ -19,8 +19,11 @@ struct ChronicleCommand: AsyncParsableCommand {
 
 /// Where the data lives: an SQLite file (default) or PostgreSQL.
 struct StorageOptions: ParsableArguments {
-    @Option(help: "The SQLite file holding events, checkpoints and read models (created if missing).")
-    var database = "chronicle.sqlite"
+    @Option(name: .customLong("database"), help: "The SQLite file holding events, checkpoints and read models (created if missing; default: chronicle.sqlite).")
+    var databasePath: String?
+
+    /// The SQLite file: `--database`, or `chronicle.sqlite`.
+    var database: String { databasePath ?? "chronicle.sqlite" }
 
     @Option(help: "Use PostgreSQL at this URL (postgres://user@host:port/database) instead of SQLite. A password in it shows in `ps`: prefer --postgres-password-file.")
     var postgres: String?

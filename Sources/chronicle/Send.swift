@@ -1,5 +1,7 @@
 import ArgumentParser
 import BankApp
+import CartApp
+import PizzaApp
 import Chronicle
 import ChronicleRuntime
 import Foundation
@@ -13,11 +15,11 @@ struct Send: AsyncParsableCommand {
         abstract: "Send one command (e.g. DepositMoney '{\"account_id\": \"jsdf\", \"amount\": 23}') and print whether it was accepted.",
         discussion: """
             Exits 0 when the command is accepted, 1 when it is rejected, 64 for an unknown type or a malformed body. \
-            A "command_id" (a UUID) in the JSON makes sending it again apply it once. Reads DATABASE_URL when --postgres is not given. \
+            A "command_id" (a UUID) in the JSON makes sending it again apply it once. Reads DATABASE_URL when neither --postgres nor --database is given. \
             A transfer is settled by the process manager of a running `chronicle serve` or `chronicle worker`.
             """)
 
-    @Argument(help: "The command's type (CreateAccount, DepositMoney, WithdrawMoney, TransferMoney).")
+    @Argument(help: "The command's type (CreateAccount, DepositMoney, WithdrawMoney, TransferMoney, PlacePizzaOrder, AddCartItem, RemoveCartItem, CheckOutCart).")
     var type: String
 
     @Argument(help: "Its fields, as a JSON object.")
@@ -27,11 +29,12 @@ struct Send: AsyncParsableCommand {
 
     func run() async throws {
         storage.bootstrapLogging()
-        let postgres = try storage.postgresDatabase(fromEnvironment: true)
+        // DATABASE_URL is read only when no SQLite file was named: `--database` always means that file.
+        let postgres = try storage.postgresDatabase(fromEnvironment: storage.databasePath == nil)
         var configuration = ChronicleRuntime.Configuration(backend: storage.backend(postgres: postgres))
         configuration.runsSubscriptions = false
         // Every application whose commands may be sent.
-        let modules: [any ApplicationModule] = [BankModule()]
+        let modules: [any ApplicationModule] = [BankModule(), PizzaModule(courier: NoCourier()), CartModule()]
         let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.send"))
         guard runtime.bus.exposes(type) else {
             throw usageFailure("\(CommandBusError.unknownType(type)); known: \(runtime.bus.exposedTypes.joined(separator: ", "))")
@@ -71,4 +74,29 @@ struct BankOptions: ParsableArguments {
     var module: BankModule {
         BankModule(transferTimeout: .milliseconds(Int64(max(0.001, transferTimeout) * 1000)))
     }
+}
+
+/// The pizza pipeline's options.
+struct PizzaOptions: ParsableArguments {
+    @Option(help: "Milliseconds each kitchen and delivery step of a pizza order takes.")
+    var pizzaStepMs = 3000
+
+    @Option(help: "The file the pizza courier's messages go to (default: beside the SQLite file; chronicle.courier on PostgreSQL).")
+    var courier: String?
+
+    /// The pizza module.
+    func module(for backend: ChronicleRuntime.Backend) throws -> PizzaModule {
+        let path = courier ?? {
+            switch backend {
+            case .sqlite(let path, _): URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("courier").path
+            case .postgres: "chronicle.courier"
+            }
+        }()
+        return PizzaModule(step: .milliseconds(max(0, pizzaStepMs)), courier: try FileMailbox(path: path, today: { String(SQLTimestamp(Date()).description.prefix(10)) }))
+    }
+}
+
+/// `chronicle send` runs no reactor: its pizza module needs no courier.
+struct NoCourier: MailSink {
+    func deliver(_ mail: Mail) async throws -> String { "" }
 }

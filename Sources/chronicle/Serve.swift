@@ -7,11 +7,13 @@ import Logging
 import Metrics
 import Prometheus
 import BankHTTP
+import CartHTTP
+import PizzaHTTP
 import TodoHTTP
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the TodoMVC page, the Todo API, the bank, the event browser and the admin console; run the read models, the notifier and the transfer process.")
+        abstract: "Serve the TodoMVC page, the Todo API, the bank, the pizza pipeline, the cart, the event browser and the admin console; run their read models, reactors and process managers.")
 
     @Option(help: "The port to listen on (0 picks a free one).")
     var port = 8080
@@ -24,6 +26,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var todo: TodoOptions
 
     @OptionGroup var bank: BankOptions
+
+    @OptionGroup var pizza: PizzaOptions
 
     @Flag(help: "Serve HTTP only; run no projector or reactor in this process (run `chronicle worker` beside it).")
     var noWorkers = false
@@ -62,6 +66,8 @@ struct Serve: AsyncParsableCommand {
         let modules: [any HTTPModule] = [
             TodoWeb(try todo.module(for: backend)),
             BankWeb(bank.module),
+            PizzaWeb(try pizza.module(for: backend)),
+            CartWeb(),
         ]
         let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.runtime"))
         let where_ = postgres.map { "PostgreSQL at \($0.endpoint)" } ?? storage.database

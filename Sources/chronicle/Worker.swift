@@ -1,5 +1,7 @@
 import ArgumentParser
 import BankApp
+import CartApp
+import PizzaApp
 import ChronicleRuntime
 import Foundation
 import Logging
@@ -16,6 +18,8 @@ struct Worker: AsyncParsableCommand {
 
     @OptionGroup var bank: BankOptions
 
+    @OptionGroup var pizza: PizzaOptions
+
     func run() async throws {
         storage.bootstrapLogging()
         guard let postgres = try storage.postgresDatabase(fromEnvironment: true) else {
@@ -27,6 +31,8 @@ struct Worker: AsyncParsableCommand {
         let modules: [any ApplicationModule] = [
             try todo.module(for: backend),
             bank.module,
+            try pizza.module(for: backend),
+            CartModule(),
         ]
         let runtime = try ChronicleRuntime(configuration: .init(backend: backend), modules: modules, logger: logger)
         logger.notice("worker started", metadata: ["pid": "\(ProcessInfo.processInfo.processIdentifier)"])

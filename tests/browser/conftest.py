@@ -124,7 +124,8 @@ class Server:
     def start(self, timeout: float = 30.0) -> None:
         if not CHRONICLE_BIN.exists():
             pytest.fail(f"{CHRONICLE_BIN} does not exist: run `swift build` first or set CHRONICLE_BIN")
-        command = [str(CHRONICLE_BIN), "serve", "--port", str(self.port), "--database", str(self.database)]
+        # Pizza steps of 300 ms: an order is seen moving through each status, quickly.
+        command = [str(CHRONICLE_BIN), "serve", "--port", str(self.port), "--database", str(self.database), "--pizza-step-ms", "300"]
         if PUBLIC_DIR:
             command += ["--public-dir", PUBLIC_DIR]
         self.starts += 1

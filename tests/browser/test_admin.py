@@ -16,9 +16,12 @@ from selenium.webdriver.common.by import By
 from conftest import SEEN_RESPONSES, AdminPage, Server, wait_until
 
 TODO_PROJECTIONS = ["outstanding_todos", "scheduled_todos", "completed_todos", "todo_board"]
-PROJECTIONS = TODO_PROJECTIONS + ["bank_balances", "bank_statements", "bank_transfers"]
+PROJECTIONS = TODO_PROJECTIONS + ["bank_balances", "bank_statements", "bank_transfers", "pizza_orders", "cart_warehouse_orders",
+                                  "cart_marketing_removed_items"]
 REACTOR = "todo_completed_notifier"
 PROCESS_MANAGER = "bank_transfers_process"
+# Every subscription that is not a projection: the reactors and the process managers.
+OTHERS = [REACTOR, "pizza_courier", PROCESS_MANAGER, "pizza_kitchen_process"]
 
 
 def today() -> str:
@@ -181,7 +184,7 @@ def test_subscriptions_table(admin_page: AdminPage, server: Server):
     server.add_todo("Something to process")
     page = admin_page.open()
     names = [tr.get_attribute("data-name") for tr in page.find_all("#subscriptions tbody tr")]
-    assert sorted(names) == sorted(PROJECTIONS + [REACTOR, PROCESS_MANAGER])
+    assert sorted(names) == sorted(PROJECTIONS + OTHERS)
     for name in PROJECTIONS:
         assert row(page, name).get_attribute("data-kind") == "projection"
         assert row(page, name).find_element(By.CSS_SELECTOR, "button.rebuild").accessible_name == f"Rebuild {name}"
@@ -193,7 +196,7 @@ def test_subscriptions_table(admin_page: AdminPage, server: Server):
     wait_until(lambda: row(page, PROCESS_MANAGER).find_element(By.CSS_SELECTOR, ".open-instances").text == "0")
     row(page, PROCESS_MANAGER).find_element(By.CSS_SELECTOR, "button.instances").click()
     wait_until(lambda: page.find("#process-instances h3").text == f"{PROCESS_MANAGER}: 0 open", message="the open processes listed")
-    for name in PROJECTIONS + [REACTOR, PROCESS_MANAGER]:
+    for name in PROJECTIONS + OTHERS:
         wait_until(lambda name=name: row_state(page, name) == "running"
                    and row(page, name).find_element(By.CSS_SELECTOR, ".checkpoint").text == "1"
                    and row(page, name).find_element(By.CSS_SELECTOR, ".lag").text == "0",
@@ -202,7 +205,7 @@ def test_subscriptions_table(admin_page: AdminPage, server: Server):
     # Polled every second: a new event moves every checkpoint.
     server.add_todo("Another")
     wait_until(lambda: all(row(page, n).find_element(By.CSS_SELECTOR, ".checkpoint").text == "2"
-                           for n in PROJECTIONS + [REACTOR, PROCESS_MANAGER]), timeout=3)
+                           for n in PROJECTIONS + OTHERS), timeout=3)
 
 
 def test_pause_resume_and_rebuild(admin_page: AdminPage, server: Server):
@@ -309,7 +312,7 @@ def test_chart_draws_rate_and_lag(admin_page: AdminPage, server: Server):
             };""")
 
     chart = wait_until(lambda: (d := drawn()) and len(d["rate"]) >= 2 and d, timeout=6, message="the chart's lines")
-    assert sorted(chart["lags"]) == sorted(PROJECTIONS + [REACTOR, PROCESS_MANAGER])
+    assert sorted(chart["lags"]) == sorted(PROJECTIONS + OTHERS)
     assert chart["box"] > 100, "the chart is visible"
     # Some interval saw the 5 events: its point sits above the baseline (smaller y).
     wait_until(lambda: min(y for _, y in drawn()["rate"]) < max(y for _, y in drawn()["rate"]), timeout=6,

@@ -42,6 +42,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PROFILES: dict[str, dict] = {
     # About 4 minutes on an idle 2-core machine with the debug build (8 at most when it is also building).
     "ci": {
+        "pizza_orders": 240,
+        "pizza_kills": 8,
         "money_transfers": 1000,
         "money_accounts": 20,
         "money_clients": 4,
@@ -77,6 +79,8 @@ PROFILES: dict[str, dict] = {
     },
     # 30+ minutes: ten times the kills, restarts and cases.
     "long": {
+        "pizza_orders": 1000,
+        "pizza_kills": 40,
         "money_transfers": 10000,
         "money_accounts": 20,
         "money_clients": 8,
@@ -227,6 +231,17 @@ def request(port: int, method: str, path: str, body=None, headers: dict | None =
         connection.close()
         answer.seconds = time.monotonic() - started
     return answer
+
+
+def read_log(port: int) -> list[dict]:
+    """The whole log, through `GET /log`, a page of 1,000 at a time."""
+    events, after = [], 0
+    while True:
+        page = request(port, "GET", f"/log?after={after}&limit=1000", timeout=30).json["events"]
+        if not page:
+            return events
+        events += page
+        after = page[-1]["position"]
 
 
 # ---------------------------------------------------------------- chronicle serve

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 import pytest
 
-from harness import profile, request, seed, wait_until
+from harness import profile, read_log, request, seed, wait_until
 
 DEPOSIT = Decimal("1000.00")
 TIMEOUT_ARGS = ("--transfer-timeout", "1")
@@ -96,16 +96,6 @@ def plan(accounts: list[str], count: int, rng: random.Random) -> list[dict]:
         transfers.append({"transfer_id": f"t{n}", "from_account_id": source, "to_account_id": target,
                           "amount": f"{amount:.2f}", "command_id": str(uuid.uuid4())})
     return transfers
-
-
-def read_log(port: int) -> list[dict]:
-    events, after = [], 0
-    while True:
-        page = request(port, "GET", f"/log?after={after}&limit=1000", timeout=30).json["events"]
-        if not page:
-            return events
-        events += page
-        after = page[-1]["position"]
 
 
 def open_accounts(port: int, accounts: list[str]) -> None:

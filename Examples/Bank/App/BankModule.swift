@@ -109,8 +109,7 @@ struct BankFields {
     /// An account or transfer id: letters, digits, `_`, `-`, `.`, 1 to 64 of them.
     func id(_ key: String) throws(CommandBusError) -> String {
         guard case .string(let id)? = fields[key] else { throw refuse("\(key) is missing or not a string") }
-        let allowed = id.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "_-.".unicodeScalars.contains($0) }
-        guard (1...64).contains(id.count), allowed else { throw refuse("\(key) must be 1 to 64 letters, digits, _, - or .") }
+        guard id.isShortIdentifier else { throw refuse("\(key) must be 1 to 64 letters, digits, _, - or .") }
         return id
     }
 

@@ -1,3 +1,4 @@
+import ChronicleRuntime
 import Chronicle
 import Foundation
 import TodoDomain

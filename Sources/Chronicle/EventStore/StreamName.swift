@@ -126,3 +126,16 @@ extension StreamName {
         self.id = id
     }
 }
+
+extension String {
+    /// Whether this is a short, plain identifier a client may choose (an account, a cart, a customer):
+    /// 1 to 64 ASCII letters, digits, `_`, `-` or `.`.
+    public var isShortIdentifier: Bool {
+        (1...64).contains(utf8.count)
+            && utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+                    || byte == UInt8(ascii: ".")
+            }
+    }
+}

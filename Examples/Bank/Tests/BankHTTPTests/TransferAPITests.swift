@@ -111,9 +111,3 @@ import Testing
         }
     }
 }
-
-extension JSONValue {
-    var arrayValue: [JSONValue]? {
-        if case .array(let a) = self { a } else { nil }
-    }
-}

@@ -1,3 +1,4 @@
+import ChronicleRuntime
 import ChronicleTesting
 import Foundation
 import TodoApp

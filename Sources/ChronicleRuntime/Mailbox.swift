@@ -29,7 +29,7 @@ public protocol MailSink: Sendable {
     func deliver(_ mail: Mail) async throws -> String
 }
 
-/// The default ``MailSink``: appends each mail as a JSON line to a mailbox file beside the database,
+/// The default ``MailSink`` (the Todo notifier's mail, the pizza courier's messages): appends each mail as a JSON line to a file,
 /// and logs it. Several processes may share the file: a delivery takes an exclusive `flock` on it and
 /// reads what others wrote before deciding whether the mail is new.
 public final class FileMailbox: MailSink {
@@ -53,7 +53,7 @@ public final class FileMailbox: MailSink {
     private let known = Mutex<(delivered: [UUID: String], offset: UInt64)>(([:], 0))
 
     /// Opens (or creates) the mailbox at `path`; `today` gives the delivery date.
-    public init(path: String, today: @escaping @Sendable () -> String, logger: Logger = Logger(label: "chronicle.todo.mail")) throws {
+    public init(path: String, today: @escaping @Sendable () -> String, logger: Logger = Logger(label: "chronicle.mail")) throws {
         self.path = path
         self.today = today
         self.logger = logger

@@ -1,0 +1,136 @@
+import Chronicle
+import Foundation
+
+/// A shopping cart: add items, remove them, check out. One log, two departments: the warehouse reads
+/// what was finally ordered, marketing what was put in and taken out again.
+public enum Cart: Decider {
+    public struct Line: Sendable, Hashable, Codable {
+        public var productId: String
+        public var quantity: Int
+        public init(productId: String, quantity: Int) {
+            self.productId = productId
+            self.quantity = quantity
+        }
+        enum CodingKeys: String, CodingKey { case productId = "product_id", quantity }
+    }
+
+    public enum State: Sendable, Hashable {
+        /// Shopping: the lines in the order they were first added.
+        case shopping([Line])
+        case checkedOut
+    }
+
+    public enum Command: Sendable, Hashable {
+        case add(product: String, quantity: Int)
+        case remove(product: String)
+        case checkOut
+    }
+
+    public enum Event: Sendable, Hashable {
+        case itemAdded(product: String, quantity: Int)
+        /// The whole line of `product` (its `quantity`) taken out before checkout.
+        case itemRemoved(product: String, quantity: Int)
+        case checkedOut(lines: [Line])
+    }
+
+    public enum Rejection: Error, Hashable, Sendable, CustomStringConvertible {
+        case checkedOut
+        case emptyCart
+        case notInCart(String)
+        case quantityNotPositive
+
+        public var description: String {
+            switch self {
+            case .checkedOut: "the cart is checked out: it takes no more changes"
+            case .emptyCart: "an empty cart cannot check out"
+            case .notInCart(let product): "\(product.prefix(64)) is not in the cart"
+            case .quantityNotPositive: "a quantity must be at least 1"
+            }
+        }
+    }
+
+    public static let category = "cart"
+    public static let initialState = State.shopping([])
+
+    public static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event] {
+        guard case .shopping(let lines) = state else { throw .checkedOut }
+        switch command {
+        case let .add(product, quantity):
+            guard quantity > 0 else { throw .quantityNotPositive }
+            return [.itemAdded(product: product, quantity: quantity)]
+        case .remove(let product):
+            guard let line = lines.first(where: { $0.productId == product }) else { throw .notInCart(product) }
+            return [.itemRemoved(product: product, quantity: line.quantity)]
+        case .checkOut:
+            guard !lines.isEmpty else { throw .emptyCart }
+            return [.checkedOut(lines: lines)]
+        }
+    }
+
+    public static func evolve(_ state: State, _ event: Event) -> State {
+        guard case .shopping(var lines) = state else { return state }
+        switch event {
+        case let .itemAdded(product, quantity):
+            if let index = lines.firstIndex(where: { $0.productId == product }) {
+                lines[index].quantity += quantity
+            } else {
+                lines.append(Line(productId: product, quantity: quantity))
+            }
+            return .shopping(lines)
+        case .itemRemoved(let product, _):
+            return .shopping(lines.filter { $0.productId != product })
+        case .checkedOut:
+            return .checkedOut
+        }
+    }
+}
+
+/// Stores cart events as JSON.
+///
+/// NOTE: stored format. `CartItemAdded` `{"product_id", "quantity"}`, `CartItemRemoved`
+/// `{"product_id", "quantity"}`, `CartCheckedOut` `{"lines": [{"product_id", "quantity"}]}`; schema 1.
+public struct CartEventCodec: EventCodec {
+    public init() {}
+
+    private struct Item: Codable {
+        var productId: String
+        var quantity: Int
+        enum CodingKeys: String, CodingKey { case productId = "product_id", quantity }
+    }
+
+    private struct Lines: Codable {
+        var lines: [Cart.Line]
+    }
+
+    public func encode(_ event: Cart.Event) throws -> EncodedEvent {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        switch event {
+        case let .itemAdded(product, quantity):
+            return EncodedEvent(type: "CartItemAdded", schemaVersion: 1, data: try encoder.encode(Item(productId: product, quantity: quantity)))
+        case let .itemRemoved(product, quantity):
+            return EncodedEvent(type: "CartItemRemoved", schemaVersion: 1, data: try encoder.encode(Item(productId: product, quantity: quantity)))
+        case .checkedOut(let lines):
+            return EncodedEvent(type: "CartCheckedOut", schemaVersion: 1, data: try encoder.encode(Lines(lines: lines)))
+        }
+    }
+
+    public func decode(_ encoded: EncodedEvent) throws -> Cart.Event {
+        guard encoded.schemaVersion == 1 else { throw CodecError.unsupportedSchemaVersion(type: encoded.type, version: encoded.schemaVersion) }
+        func body<T: Decodable>(_ type: T.Type) throws -> T {
+            do { return try JSONDecoder().decode(T.self, from: encoded.data) } catch {
+                throw CodecError.malformed(type: encoded.type, reason: "\(error)")
+            }
+        }
+        switch encoded.type {
+        case "CartItemAdded":
+            let item = try body(Item.self)
+            return .itemAdded(product: item.productId, quantity: item.quantity)
+        case "CartItemRemoved":
+            let item = try body(Item.self)
+            return .itemRemoved(product: item.productId, quantity: item.quantity)
+        case "CartCheckedOut": return .checkedOut(lines: try body(Lines.self).lines)
+        default: throw CodecError.unknownType(encoded.type)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Chronicle
+import ChronicleHTTP
+import ChronicleRuntime
+import Foundation
+import Hummingbird
+import PizzaApp
+import PizzaDomain
+
+/// The pizza pipeline's web side, under `/pizza`:
+/// - `GET /pizza/menu` → `{"sauces", "cheeses", "main_toppings", "extra_toppings"}`;
+/// - `POST /pizza/orders` `{customer_id, sauce, cheese, main_topping, extra_toppings}` → `202
+///   {"order_id", "position"}`: the request is stored as sent, before validation; 400 only for a body
+///   that is not an order request at all;
+/// - `GET /pizza/customers/:customer_id/orders` → the customer's orders, newest first;
+///   `GET /pizza/customers/:customer_id/orders/:order_id` → one, 404 when it is not that customer's;
+/// - `GET /pizza/kitchen` → the kitchen's queue, oldest first.
+/// Queries take `?after=<position>`. The customer id identifies; it does not authenticate.
+public struct PizzaWeb: HTTPModule {
+    public let pizza: PizzaModule
+
+    public init(_ pizza: PizzaModule) {
+        self.pizza = pizza
+    }
+
+    public var name: String { pizza.name }
+    public var readModels: [any SQLReadModel] { pizza.readModels }
+    public var processManagers: [any ProcessManager] { pizza.processManagers }
+    public func reactors(_ context: ModuleContext) -> [any Reactor] { pizza.reactors(context) }
+    public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
+        try pizza.registerCommands(on: bus, runtime: runtime)
+    }
+
+    public var pages: StaticPages? { StaticPages(folder: Bundle.module.resourceURL?.appendingPathComponent("Public"), path: "/pizza") }
+
+    public func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime) {
+        let menu = pizza.menu
+        routes.get("/pizza/menu") { _, _ in
+            JSONBody.response(.ok, ["sauces": menu.sauces, "cheeses": menu.cheeses, "main_toppings": menu.mainToppings, "extra_toppings": menu.extraToppings])
+        }
+        routes.post("/pizza/orders") { request, context in
+            var fields = try await JSONBody.object(of: request, context: context)
+            do throws(OrderShapeError) { _ = try PizzaModule.request(fields) } catch { throw APIError.badRequest(error.description) }
+            let order = UUID().lowercasedString
+            fields["order_id"] = .string(order)
+            fields.removeValue(forKey: "command_id")
+            guard case .accepted(_, _, let position?) = try await runtime.bus.send(try CommandEnvelope(type: "PlacePizzaOrder", fields: fields)) else {
+                throw APIError(.conflict, "the order could not be stored")
+            }
+            return JSONBody.response(.accepted, OrderPlaced(orderId: order, position: position.rawValue))
+        }
+        routes.get("/pizza/customers/:customer_id/orders") { request, context in
+            let customer = context.parameters.get("customer_id") ?? ""
+            try await runtime.catchUp(readModel: "pizza_orders", after: try request.position("after"))
+            return JSONBody.response(.ok, try await runtime.queries.rows(PizzaOrders.orders(of: customer)).map(OrderView.init))
+        }
+        routes.get("/pizza/customers/:customer_id/orders/:order_id") { request, context in
+            let customer = context.parameters.get("customer_id") ?? ""
+            let order = context.parameters.get("order_id") ?? ""
+            try await runtime.catchUp(readModel: "pizza_orders", after: try request.position("after"))
+            // Another customer's order answers as if it did not exist.
+            guard let row = try await runtime.queries.rows(PizzaOrders.order(order, of: customer)).first else {
+                return JSONBody.error(.notFound, "no order \(order.prefix(64))")
+            }
+            return JSONBody.response(.ok, OrderView(row))
+        }
+        routes.get("/pizza/kitchen") { request, _ in
+            try await runtime.catchUp(readModel: "pizza_orders", after: try request.position("after"))
+            return JSONBody.response(.ok, try await runtime.queries.rows(PizzaOrders.kitchenQueue).map(OrderView.init))
+        }
+    }
+
+    struct OrderPlaced: Encodable {
+        let orderId: String
+        let position: Int64
+        enum CodingKeys: String, CodingKey { case orderId = "order_id", position }
+    }
+
+    /// One order as its customer sees it.
+    struct OrderView: Encodable {
+        let orderId: String
+        let status: String
+        let reasons: [String]?
+        let request: OrderRequest?
+        let position: Int64
+
+        init(_ row: SQLRow) {
+            orderId = row["order_id"]?.text ?? ""
+            status = row["status"]?.text ?? ""
+            reasons = row["reasons"]?.text.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }
+            request = row["request"]?.text.flatMap { try? JSONDecoder().decode(OrderRequest.self, from: Data($0.utf8)) }
+            position = row["requested_position"]?.integer ?? 0
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case orderId = "order_id", status, reasons, sauce, cheese, mainTopping = "main_topping", extraToppings = "extra_toppings", position
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(orderId, forKey: .orderId)
+            try c.encode(status, forKey: .status)
+            if let reasons { try c.encode(reasons, forKey: .reasons) }
+            try c.encode(request?.sauce ?? "", forKey: .sauce)
+            try c.encode(request?.cheese ?? "", forKey: .cheese)
+            try c.encode(request?.mainTopping ?? "", forKey: .mainTopping)
+            try c.encode(request?.extraToppings ?? [], forKey: .extraToppings)
+            try c.encode(position, forKey: .position)
+        }
+    }
+}
