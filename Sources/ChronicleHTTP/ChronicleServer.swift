@@ -64,7 +64,8 @@ public enum ChronicleServer {
         LiveEvents(store: runtime.store, streams: LiveStreamLimit(maximum: configuration.maxLiveStreams)).register(on: routes)
         AdminRoutes(
             monitor: monitor, store: runtime.store, checkpoints: runtime.checkpoints,
-            processes: Dictionary(uniqueKeysWithValues: runtime.subscriptions.compactMap { s in s.processes.map { (s.name, $0) } })
+            processes: Dictionary(uniqueKeysWithValues: runtime.subscriptions.compactMap { s in s.processes.map { (s.name, $0) } }),
+            reverts: runtime.reverts
         ).register(on: routes)
         CommandRoutes(bus: runtime.bus).register(on: routes)
         for module in modules { module.addRoutes(to: routes, runtime: runtime) }

@@ -84,6 +84,9 @@ public final class ChronicleRuntime: Service, Sendable {
     public let snapshots: any SnapshotStore
     /// Every module's commands, by type name.
     public let bus: CommandBus
+    /// How each module's streams are reverted, by category (modules register in
+    /// ``ApplicationModule/registerCommands(on:runtime:)``).
+    public let reverts = RevertRegistry()
     /// Every subscription: each module's read models, then its reactors, module by module.
     public let subscriptions: [Subscription]
     private let ownerships: [SubscriptionOwnership]

@@ -28,24 +28,15 @@ struct Send: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
 
     func run() async throws {
-        storage.bootstrapLogging()
-        // DATABASE_URL is read only when no SQLite file was named: `--database` always means that file.
-        let postgres = try storage.postgresDatabase(fromEnvironment: storage.databasePath == nil)
-        var configuration = ChronicleRuntime.Configuration(backend: storage.backend(postgres: postgres))
-        configuration.runsSubscriptions = false
         // Every application whose commands may be sent.
         let modules: [any ApplicationModule] = [BankModule(), PizzaModule(courier: NoCourier()), CartModule()]
-        let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.send"))
-        guard runtime.bus.exposes(type) else {
-            throw usageFailure("\(CommandBusError.unknownType(type)); known: \(runtime.bus.exposedTypes.joined(separator: ", "))")
-        }
-        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) else {
-            throw usageFailure("\(CommandBusError.malformed(type: type, reason: "the body must be a JSON object"))")
-        }
-        let answer: CommandAnswer = try await withThrowingTaskGroup(of: Void.self) { group in
-            if let postgres { group.addTask { await postgres.run() } }
-            defer { group.cancelAll() }
-            try await reportingStorageFailures { try await runtime.prepare() }
+        let answer: CommandAnswer = try await storage.withOneOffRuntime(of: modules, label: "chronicle.send") { runtime in
+            guard runtime.bus.exposes(type) else {
+                throw usageFailure("\(CommandBusError.unknownType(type)); known: \(runtime.bus.exposedTypes.joined(separator: ", "))")
+            }
+            guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) else {
+                throw usageFailure("\(CommandBusError.malformed(type: type, reason: "the body must be a JSON object"))")
+            }
             do {
                 return try await runtime.bus.send(try CommandEnvelope(type: type, fields: fields))
             } catch let error as CommandBusError {
@@ -56,6 +47,28 @@ struct Send: AsyncParsableCommand {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(answer), as: UTF8.self))
         if case .rejected = answer { throw ExitCode(1) }
+    }
+}
+
+extension StorageOptions {
+    /// Runs `body` with a runtime of `modules` that runs no subscription (a one-off command: `send`,
+    /// `streams revert`), on the SQLite file, `--postgres`, or `DATABASE_URL` when no `--database` is
+    /// given; the database prepared first, the PostgreSQL client stopped after.
+    func withOneOffRuntime<T: Sendable>(
+        of modules: [any ApplicationModule], label: String, _ body: @escaping @Sendable (ChronicleRuntime) async throws -> T
+    ) async throws -> T {
+        bootstrapLogging()
+        // DATABASE_URL is read only when no SQLite file was named: `--database` always means that file.
+        let postgres = try postgresDatabase(fromEnvironment: databasePath == nil)
+        var configuration = ChronicleRuntime.Configuration(backend: backend(postgres: postgres))
+        configuration.runsSubscriptions = false
+        let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: label))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            if let postgres { group.addTask { await postgres.run() } }
+            defer { group.cancelAll() }
+            try await reportingStorageFailures { try await runtime.prepare() }
+            return try await body(runtime)
+        }
     }
 }
 

@@ -260,6 +260,8 @@ class Generator:
             todo = self.existing_id()
             path = template.format(id=todo)
             allowed_here = {m for m, t, _ in COMMAND_ROUTES if t == template}
+            if template == "/todo/{id}":
+                allowed_here |= {"GET", "HEAD"}  # the todo's state (time travel)
             wrong = self.rng.choice([m for m in ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"] if m not in allowed_here])
             if wrong in ("GET", "HEAD"):
                 return Case(i, "wrong-method", wrong, path, expect="reject", allowed=(404, 405), note="on a command route")

@@ -55,6 +55,8 @@ public struct BankModule: ApplicationModule {
             return (.deposit(try fields.amount(), transfer: try fields.id("transfer_id")), try fields.account("account_id"))
         }
 
+        runtime.reverts.register(category: Account.category, Reverter<Account, AccountEventCodec>(store: runtime.store, codec: AccountEventCodec()))
+
         let transfers = CommandHandler<Transfer, TransferEventCodec>(store: runtime.store, codec: TransferEventCodec())
         try bus.register("TransferMoney", handler: transfers) { body throws(CommandBusError) in
             let fields = try BankFields(body, command: "TransferMoney")

@@ -108,3 +108,29 @@ extension Money: Codable {
         try container.encode(description)
     }
 }
+
+/// Reverse events for accounts. A reversed deposit is a withdrawal of the same amount. Decided: were its
+/// money gone (a balance below the amount), the whole revert is refused rather than recording a declined
+/// payment that would not bring the balance back — since later withdrawals are reverted first, this is
+/// a safety net. Money moved for a transfer is undone by the transfer, never by one account alone.
+extension Account: Compensating {
+    public static func compensation(for event: Event, before: State, now: State) -> Compensation<Event> {
+        switch event {
+        case .opened:
+            return .impossible(reason: "an account cannot be un-opened: revert to version 1 at the earliest")
+        case .closed:
+            return .impossible(reason: "a closed account cannot be reopened")
+        case .paymentDeclined:
+            return .nothing(reason: "a declined payment moved no money")
+        case .deposited(_, _, let transfer?), .withdrawn(_, _, let transfer?):
+            return .impossible(reason: "money moved for transfer \(transfer): only the transfer can undo it")
+        case .deposited(let amount, _, nil):
+            guard case .open(let balance) = now else { return .impossible(reason: "the account is closed") }
+            guard balance >= amount else { return .impossible(reason: "the deposit has been spent: the balance is \(balance), the deposit \(amount)") }
+            return .events([.withdrawn(amount: amount, balance: balance - amount, transfer: nil)])
+        case .withdrawn(let amount, _, nil):
+            guard case .open(let balance) = now else { return .impossible(reason: "the account is closed") }
+            return .events([.deposited(amount: amount, balance: balance + amount, transfer: nil)])
+        }
+    }
+}

@@ -26,6 +26,8 @@ public struct TodoCompletedNotifier: Reactor {
 
     public func react(to event: RecordedEvent) async throws {
         guard event.stream.category == Todo.category.name, event.type == "TodoCompleted" else { return }
+        // A completion appended by a revert restores one the stakeholder heard of already: no mail.
+        guard event.metadata.extra["reverts"] == nil else { return }
         let recordId = Self.derivedId(from: event.id, salt: 0x4e)
         // The todo as it was when completed.
         let history = try await store.read(event.stream, from: 1, direction: .forwards, limit: Int(event.version))

@@ -29,6 +29,11 @@ public struct TodoModule: ApplicationModule {
     }
 
     /// Decides todo commands on `runtime`'s store.
+    /// Todo takes its commands through its own routes; it declares how its streams are reverted.
+    public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
+        runtime.reverts.register(category: Todo.category.name, Reverter<Todo, TodoEventCodec>(store: runtime.store, codec: TodoEventCodec()))
+    }
+
     public func commands(_ runtime: ChronicleRuntime) -> CommandHandler<Todo, TodoEventCodec> {
         CommandHandler(store: runtime.store, codec: TodoEventCodec(), maxAttempts: maxCommandAttempts)
     }

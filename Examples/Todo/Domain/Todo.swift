@@ -270,3 +270,31 @@ public enum Patch<Value: Sendable & Equatable>: Sendable, Equatable {
 extension String {
     var isBlank: Bool { allSatisfy(\.isWhitespace) }
 }
+
+/// Reverse events: how each Todo event is undone by a later one.
+extension Todo: Compensating {
+    public static func compensation(for event: Event, before: State, now: State) -> Compensation<Event> {
+        func back(_ patch: Patch<String>, _ old: String?) -> Patch<String> {
+            patch == .unchanged ? .unchanged : old.map(Patch.set) ?? .cleared
+        }
+        switch event {
+        case .added:
+            return .impossible(reason: "a todo cannot be un-added: revert to version 1 at the earliest")
+        case .amended(let amendment):
+            return .events([.amended(Amendment(
+                title: back(amendment.title, before.title), description: back(amendment.description, before.description),
+                dueDate: back(amendment.dueDate, before.dueDate), stakeholderEmail: back(amendment.stakeholderEmail, before.stakeholderEmail)))])
+        case .completed, .abandoned:
+            return .events([.reopened])
+        case .reopened:
+            guard let completedOn = before.completedOn else { return .impossible(reason: "the completion it reopened has no date") }
+            return .events([.completed(completedOn: completedOn)])
+        case .movedUp:
+            return .impossible(reason: "moving up cannot be undone: there is no moving down")
+        case .cleared:
+            return .impossible(reason: "clearing cannot be undone")
+        case .stakeholderNotifiedOfCompletion:
+            return .nothing(reason: "the stakeholder's mail was sent; a revert does not recall it")
+        }
+    }
+}

@@ -20,6 +20,9 @@ public struct TodoWeb: HTTPModule {
     public var name: String { todo.name }
     public var readModels: [any SQLReadModel] { todo.readModels }
     public func reactors(_ context: ModuleContext) -> [any Reactor] { todo.reactors(context) }
+    public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
+        try todo.registerCommands(on: bus, runtime: runtime)
+    }
 
     public func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime) {
         TodoRoutes(runtime: runtime, commands: todo.commands(runtime)).register(on: routes)
@@ -86,6 +89,30 @@ struct TodoRoutes {
             let id = try todoId(context)
             _ = try await JSONBody.object(of: request, context: context)
             return try await handle(.clear(id))
+        }
+        // The todo now, or as it was at a version of its stream or at a time (`?version=N`, `?at=ISO 8601`).
+        router.get("/todo/:id") { request, context in
+            let id = try todoId(context)
+            var version: StreamVersion?
+            if let raw = request.uri.queryParameters.get("version") {
+                guard let n = StreamVersion(raw), n >= 0 else { throw APIError.badRequest("version must be a whole number") }
+                version = n
+            }
+            var at: Date?
+            if let raw = request.uri.queryParameters.get("at") {
+                guard let time = SQLTimestamp(iso8601: String(raw)) else {
+                    throw APIError.badRequest("at must be a time in ISO 8601 UTC, like 2026-11-30T10:00:00Z")
+                }
+                // Inclusive of the last digit given: `…T10:00:00Z` covers the whole second, `….123Z` its
+                // millisecond (the event browser shows times to the millisecond).
+                let digits = raw.split(separator: ".").dropFirst().first.map { $0.prefix { $0.isNumber }.count } ?? 0
+                let unit = digits >= 6 ? 0 : Int64(pow(10, Double(6 - digits))) - 1
+                at = SQLTimestamp(microsecondsSince1970: time.microsecondsSince1970 + unit).date
+            }
+            guard let (state, reached) = try await commands.state(of: Todo.stream(id), asOfVersion: version, recordedBy: at),
+                let body = TodoStateBody(id: id, state: state, version: reached)
+            else { return JSONBody.error(.notFound, version == nil && at == nil ? "no todo \(id)" : "todo \(id) did not exist then") }
+            return JSONBody.response(.ok, body)
         }
         for list in TodoReadModel.List.allCases {
             router.get("/todos/\(list.rawValue)") { request, _ in
@@ -179,5 +206,51 @@ struct TodoBody: Encodable {
         case .outstanding, .scheduled:
             break
         }
+    }
+}
+
+/// One todo's state: `{todo_id, title, description, due_date, stakeholder_email, status, version}`,
+/// status `outstanding`, `completed`, `abandoned` or `cleared`.
+struct TodoStateBody: Encodable {
+    let todoId: String
+    let title: String?
+    let description: String?
+    let dueDate: String?
+    let stakeholderEmail: String?
+    let status: String
+    let completedOn: String?
+    let version: Int64
+
+    init?(id: TodoID, state: Todo.State, version: StreamVersion) {
+        switch state.status {
+        case .unknown: return nil
+        case .outstanding: status = "outstanding"
+        case .completed: status = state.cleared ? "cleared" : "completed"
+        case .abandoned: status = "abandoned"
+        }
+        todoId = id.description
+        title = state.title
+        description = state.description
+        dueDate = state.dueDate
+        stakeholderEmail = state.stakeholderEmail
+        completedOn = state.completedOn
+        self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case todoId = "todo_id", title, description, dueDate = "due_date", stakeholderEmail = "stakeholder_email", status
+        case completedOn = "completed_on", version
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(todoId, forKey: .todoId)
+        try c.encode(title, forKey: .title)
+        try c.encode(description, forKey: .description)
+        try c.encode(dueDate, forKey: .dueDate)
+        try c.encode(stakeholderEmail, forKey: .stakeholderEmail)
+        try c.encode(status, forKey: .status)
+        try c.encode(completedOn, forKey: .completedOn)
+        try c.encode(version, forKey: .version)
     }
 }

@@ -67,6 +67,28 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
         }
     }
 
+    /// The state of `stream` as it was: after its event at `version`, or after the last event recorded at
+    /// or before `date` (both given: whichever came first). Nil when the stream had no event by then, or
+    /// when `version` is beyond its last. Always folded from the events (snapshots describe now).
+    public func state(of stream: StreamName, asOfVersion version: StreamVersion? = nil, recordedBy date: Date? = nil) async throws
+        -> (state: D.State, version: StreamVersion)?
+    {
+        if let version, version < 1 { return nil }
+        var (state, reached) = (D.initialState, StreamVersion(0))
+        pages: while true {
+            let page = try await store.read(stream, from: reached + 1, direction: .forwards, limit: pageSize)
+            for recorded in page {
+                if let version, recorded.version > version { break pages }
+                if let date, recorded.recordedAt > date { break pages }
+                state = D.evolve(state, try codec.decode(recorded))
+                reached = recorded.version
+            }
+            if page.count < pageSize { break }
+        }
+        if let version, reached < version { return nil }
+        return reached == 0 ? nil : (state, reached)
+    }
+
     /// Decides `command` against `stream` and appends what it decided.
     ///
     /// With a client-chosen `commandId`, the command is applied once however often it is sent: its

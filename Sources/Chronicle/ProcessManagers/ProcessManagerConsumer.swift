@@ -163,16 +163,32 @@ public final class ProcessManagerConsumer<Manager: ProcessManager>: EventConsume
         try await sendDueCommands()
     }
 
-    /// Sends every due command, oldest first, until none is due.
+    /// Sends every due command, oldest first, until none is due. The rows answered are deleted together
+    /// after each page (with what rejections asked for): a crash before that re-sends them with their
+    /// ids, which the command handler answers with their first outcome.
     public func sendDueCommands() async throws {
         while true {
             let due = try await storage.rows(ProcessTables.due(manager: name, now: clock.now(), limit: 100))
-            for row in due { try await send(row) }
-            if due.count < 100 { return }
+            var statements: [SQLStatement] = []
+            var followUps = false
+            do {
+                for row in due {
+                    let answered = try await send(row)
+                    statements += answered
+                    followUps = followUps || answered.count > 1
+                }
+            } catch {
+                // What was answered before the failure is done: record it, then report the failure.
+                if !statements.isEmpty { try? await storage.execute(statements, for: name) }
+                throw error
+            }
+            if !statements.isEmpty { try await storage.execute(statements, for: name) }
+            if due.count < 100 && !followUps { return }
         }
     }
 
-    private func send(_ row: SQLRow) async throws {
+    /// Sends one outbox row's command; answers the statements that record its answer.
+    private func send(_ row: SQLRow) async throws -> [SQLStatement] {
         guard let commandId = row["command_id"]?.text.flatMap(UUID.init(uuidString:)), let process = row["process_id"]?.text,
             let type = row["command_type"]?.text, let body = row["body"]?.text
         else { throw EventStoreError.storage("\(name): an outbox row that cannot be read") }
@@ -194,7 +210,7 @@ public final class ProcessManagerConsumer<Manager: ProcessManager>: EventConsume
                 manager.rejected(command, reason: reason, in: state), process: process, cause: commandId, sequence: sequence + 1,
                 metadata: followUp)
         }
-        try await storage.execute(statements, for: name)
+        return statements
     }
 
     /// The outbox statements for what a process asked for.

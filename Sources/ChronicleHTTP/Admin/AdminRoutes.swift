@@ -12,6 +12,8 @@ struct AdminRoutes {
     let checkpoints: any CheckpointStore
     /// The process managers' processes, by subscription name.
     let processes: [String: any ProcessInspecting]
+    /// How each module's streams are reverted.
+    let reverts: RevertRegistry
 
     func register(on router: RouteTable) {
         // The router treats /admin and /admin/ alike: redirect the first, and leave the second to the
@@ -55,6 +57,27 @@ struct AdminRoutes {
                 throw APIError(.notFound, "unknown action: use pause, resume or rebuild")
             }
             return JSONBody.response(.ok, ["status": "requested"])
+        }
+        // Reverse events: `{"to_version": N}` appends the compensating events that bring the stream back to
+        // its state at version N. 200 with each step; 422 with the events that cannot be undone (nothing
+        // appended); 404 for no such stream or no revert for its category; 400 for a version it never had.
+        router.post("/admin/api/streams/:name/revert") { request, context in
+            let body = try await JSONBody.object(of: request, context: context)
+            guard case .number(let n)? = body["to_version"], n == n.rounded(), n >= 0, n < 1e15 else {
+                throw APIError.badRequest("to_version must be a whole number")
+            }
+            let stream: StreamName
+            do { stream = try StreamName(context.parameters.get("name") ?? "") } catch { throw APIError.badRequest("not a stream name") }
+            let outcome: RevertOutcome
+            do {
+                outcome = try await reverts.revert(stream, toVersion: StreamVersion(n))
+            } catch let error as RevertError {
+                switch error {
+                case .unknownStream, .notRevertible: throw APIError(.notFound, error.description)
+                case .noSuchVersion: throw APIError.badRequest(error.description)
+                }
+            }
+            return JSONBody.response(outcome.reverted ? .ok : .unprocessableContent, outcome)
         }
         router.get("/admin/api/history") { _, _ in
             JSONBody.response(.ok, HistoryBody(intervalSeconds: monitor.interval.components.seconds, samples: monitor.history))

@@ -94,7 +94,10 @@ struct EventBody: Encodable {
         case id, stream, version, position, type, schemaVersion = "schema_version", recordedAt = "recorded_at", data, metadata
     }
 
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the millisecond the store recorded. (Foundation's ISO 8601 style
+    /// truncates the binary fraction, so a time stored as …186.008 showed as …186.007: a time a client
+    /// copied from the browser then fell just before its own event in `?at=`.)
     static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        String(SQLTimestamp(date).description.prefix(23)) + "Z"
     }
 }

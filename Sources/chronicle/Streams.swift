@@ -1,0 +1,48 @@
+import ArgumentParser
+import BankApp
+import Chronicle
+import ChronicleRuntime
+import Foundation
+import Logging
+import TodoApp
+
+/// `chronicle streams`: operations on one stream.
+struct Streams: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Operations on one stream of events.", subcommands: [Revert.self])
+
+    /// `chronicle streams revert STREAM --to-version N`.
+    struct Revert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Append the compensating events that bring a stream back to its state at a version (history is kept).",
+            discussion: """
+                Exits 0 when reverted, 1 when refused (an event after that version cannot be undone: the answer names it; nothing is appended), \
+                64 for no such stream or version. Reads DATABASE_URL when neither --postgres nor --database is given.
+                """)
+
+        @Argument(help: "The stream, e.g. todo-<uuid> or account-jsdf.")
+        var stream: String
+
+        @Option(help: "The version whose state the stream returns to (1 or more).")
+        var toVersion: Int64
+
+        @OptionGroup var storage: StorageOptions
+
+        func run() async throws {
+            guard let name = try? StreamName(stream) else { throw usageFailure("not a stream name: \(stream)") }
+            // Every application whose streams may be reverted (none of their reactors runs here).
+            let modules: [any ApplicationModule] = [TodoModule(mailSink: NoCourier()), BankModule()]
+            let toVersion = self.toVersion
+            let outcome: RevertOutcome = try await storage.withOneOffRuntime(of: modules, label: "chronicle.streams") { runtime in
+                do {
+                    return try await runtime.reverts.revert(name, toVersion: toVersion)
+                } catch let error as RevertError {
+                    throw usageFailure(error.description)
+                }
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(outcome), as: UTF8.self))
+            if !outcome.reverted { throw ExitCode(1) }
+        }
+    }
+}
