@@ -87,9 +87,9 @@ public protocol ProcessInspecting: Sendable {
 ///
 /// For each batch: folds each event into its process's state and turns what the process asks for into
 /// rows of an outbox; the states, the outbox rows and the checkpoint commit in one transaction. Then it
-/// sends every command that is due through the ``CommandBus``, each with its derived id, and deletes its
-/// row once the bus has answered — together with the rows of whatever the process asks for when the
-/// command was rejected. A crash between sending and deleting sends the command again with the same id,
+/// sends every command that is due through the ``CommandBus``, each with its derived id, and deletes the
+/// rows the bus has answered, a page at a time — together with the rows of whatever the process asks for
+/// when a command was rejected. A crash between sending and deleting sends the command again with the same id,
 /// which the command handler answers with its first outcome: every command applies once. A deadline is
 /// an outbox row with a due time; cancelling it deletes the row; a pending row survives restarts.
 ///
