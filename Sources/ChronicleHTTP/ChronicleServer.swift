@@ -65,7 +65,7 @@ public enum ChronicleServer {
         AdminRoutes(
             monitor: monitor, store: runtime.store, checkpoints: runtime.checkpoints,
             processes: Dictionary(uniqueKeysWithValues: runtime.subscriptions.compactMap { s in s.processes.map { (s.name, $0) } }),
-            reverts: runtime.reverts
+            reverts: runtime.reverts, runtime: runtime
         ).register(on: routes)
         CommandRoutes(bus: runtime.bus).register(on: routes)
         for module in modules { module.addRoutes(to: routes, runtime: runtime) }

@@ -1,6 +1,7 @@
 import Chronicle
 import ChronicleRuntime
 import HTTPTypes
+import Hummingbird
 
 extension ChronicleRuntime {
     /// For a query asked with `?after=<position>` (the position a command answered): waits, at most
@@ -16,6 +17,29 @@ extension ChronicleRuntime {
         guard await waitForReadModel(name, toReach: position, timeout: HTTPLimits.maxCatchUpWait) else {
             let at = (try? await subscription(named: name)?.projection?.checkpoint()) ?? .start
             throw APIError(.serviceUnavailable, "read model \(name) has not reached position \(position) yet (at \(at))")
+        }
+    }
+}
+
+extension ChronicleRuntime {
+    /// Where a query of `module` reads: its live read models, or with `?as_of=` (a position, or an
+    /// ISO 8601 time: the position of the last event recorded by then) its read models as they were
+    /// when the log ended there (``queries(asOf:module:)``). 400 for a malformed value or a position
+    /// beyond the log's head, as `?after=` answers.
+    public func queries(for request: Request, module: String) async throws -> any SQLQuerying {
+        guard let raw = request.uri.queryParameters.get("as_of") else { return queries }
+        let position: GlobalPosition
+        if let value = Int64(raw), value >= 0 {
+            position = GlobalPosition(rawValue: value)
+        } else if let time = SQLTimestamp(iso8601: String(raw)) {
+            position = try await self.position(at: time.date)
+        } else {
+            throw APIError.badRequest("as_of must be a position (a whole number from 0) or a time in ISO 8601 UTC, like 2026-11-30T10:00:00Z")
+        }
+        do {
+            return try await queries(asOf: position, module: module)
+        } catch let error as ReplayRequestError {
+            throw APIError.badRequest(error.description)
         }
     }
 }

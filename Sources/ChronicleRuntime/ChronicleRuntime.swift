@@ -60,6 +60,8 @@ public final class ChronicleRuntime: Service, Sendable {
         public let projection: (any Projection)?
         /// Its processes, for a process manager; nil otherwise.
         public var processes: (any ProcessInspecting)? = nil
+        /// Its read model, for a projection; nil otherwise.
+        public var model: (any SQLReadModel)? = nil
         /// Its name (also its checkpoint's).
         public var name: String { runner.name }
     }
@@ -90,9 +92,13 @@ public final class ChronicleRuntime: Service, Sendable {
     /// Every subscription: each module's read models, then its reactors, module by module.
     public let subscriptions: [Subscription]
     private let ownerships: [SubscriptionOwnership]
-    private let postgres: (database: PostgresDatabase, store: PostgresEventStore)?
+    let postgres: (database: PostgresDatabase, store: PostgresEventStore)?
+    /// The SQLite database, on SQLite.
+    let sqlite: SQLiteDatabase?
+    /// Rebuilds under way and read models built as of past positions.
+    let replays = Replays()
     private let preparation = Mutex<Task<Void, any Error>?>(nil)
-    private let logger: Logger
+    let logger: Logger
 
     /// Opens the database and sets up every module's subscriptions; nothing runs until ``run()``.
     /// - Throws: ``ConfigurationError`` when two modules share a name or two subscriptions share a name;
@@ -114,14 +120,15 @@ public final class ChronicleRuntime: Service, Sendable {
             let database = try SQLiteDatabase(path: path, configuration: sqliteConfiguration)
             let store = SQLiteEventStore(database: database)
             let checkpoints = SQLiteCheckpointStore(database: database)
-            (self.store, self.checkpoints, queries, postgres) = (store, checkpoints, database, nil)
+            (self.store, self.checkpoints, queries, postgres, sqlite) = (store, checkpoints, database, nil, database)
             snapshots = SQLiteSnapshotStore(database: database)
             // Subscriptions woken by one append read the new events once, together.
             let reads = SharedLogReads(store)
             for module in modules {
                 for model in module.readModels {
                     let projection = Self.projection(model, on: database)
-                    subscriptions.append(Subscription(module: module.name, runner: runner(projection, .projection, reads), projection: projection))
+                    subscriptions.append(
+                        Subscription(module: module.name, runner: runner(projection, .projection, reads), projection: projection, model: model))
                 }
                 for reactor in module.reactors(ModuleContext(store: store, logger: logger)) {
                     let consumer = Self.consumer(reactor, checkpoints: checkpoints)
@@ -135,7 +142,7 @@ public final class ChronicleRuntime: Service, Sendable {
             }
         case .postgres(let database):
             let store = PostgresEventStore(database: database)
-            (self.store, checkpoints, queries, postgres) = (store, PostgresCheckpointStore(database: database), database, (database, store))
+            (self.store, checkpoints, queries, postgres, sqlite) = (store, PostgresCheckpointStore(database: database), database, (database, store), nil)
             snapshots = PostgresSnapshotStore(database: database)
             let reads = SharedLogReads(store)
             // Every write of a subscription checks this process still owns it (its fence).
@@ -147,7 +154,7 @@ public final class ChronicleRuntime: Service, Sendable {
                     let fence = SubscriptionFence(name: model.name)
                     let projection = Self.projection(model, on: database, fence: fence)
                     let projectionRunner = runner(projection, .projection, reads)
-                    subscriptions.append(Subscription(module: module.name, runner: projectionRunner, projection: projection))
+                    subscriptions.append(Subscription(module: module.name, runner: projectionRunner, projection: projection, model: model))
                     owned(projectionRunner, fence)
                 }
                 for reactor in module.reactors(ModuleContext(store: store, logger: logger)) {

@@ -103,6 +103,28 @@ public final class SQLiteDatabase: Sendable {
         }
     }
 
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, durable, with the SQLite file at `path` attached
+    /// as `alias` (detached afterwards): how a replica's tables are copied over the live ones.
+    public func withAttached<T: Sendable>(_ path: String, as alias: String, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws -> T
+    {
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS \(alias)", arguments: [path])
+                defer { try? db.execute(sql: "DETACH DATABASE \(alias)") }
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw EventStoreError.storage("transaction produced no result") }
+                return result
+            }
+        } catch let error as DatabaseError {
+            throw Self.mapped(error)
+        }
+    }
+
     private func writeTogether<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (answer: CheckedContinuation<T, any Error>) in
             let write = PendingWrite(

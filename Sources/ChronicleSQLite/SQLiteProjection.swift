@@ -52,19 +52,22 @@ extension SQLiteDatabase: SQLQuerying {
     /// The rows `statement` selects, each value read back as the kind it was written (see ``SQLValue``):
     /// SQLite keeps no booleans, decimals or timestamps, so a column's declared type says which it holds.
     public func rows(_ statement: SQLStatement) async throws -> [SQLRow] {
-        try await read { db in
-            let prepared = try db.makeStatement(sql: statement.sql)
-            let declared: [String] = (0..<prepared.columnCount).map { index in
-                sqlite3_column_decltype(prepared.sqliteStatement, Int32(index)).map { String(cString: $0).uppercased() } ?? ""
+        try await read { db in try Self.rows(statement, db) }
+    }
+
+    /// The rows `statement` selects in `db`, read as ``rows(_:)`` reads them.
+    static func rows(_ statement: SQLStatement, _ db: Database) throws -> [SQLRow] {
+        let prepared = try db.makeStatement(sql: statement.sql)
+        let declared: [String] = (0..<prepared.columnCount).map { index in
+            sqlite3_column_decltype(prepared.sqliteStatement, Int32(index)).map { String(cString: $0).uppercased() } ?? ""
+        }
+        let names = prepared.columnNames
+        return try Row.fetchAll(prepared, arguments: statement.bindings).map { row in
+            var values: SQLRow = [:]
+            for (index, value) in row.databaseValues.enumerated() {
+                values[names[index]] = SQLValue(value, declaredType: declared[index])
             }
-            let names = prepared.columnNames
-            return try Row.fetchAll(prepared, arguments: statement.bindings).map { row in
-                var values: SQLRow = [:]
-                for (index, value) in row.databaseValues.enumerated() {
-                    values[names[index]] = SQLValue(value, declaredType: declared[index])
-                }
-                return values
-            }
+            return values
         }
     }
 }

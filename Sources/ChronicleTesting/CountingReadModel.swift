@@ -70,3 +70,49 @@ public enum SQLProjectionContract {
         #expect(CountingReadModel.counts(try await rows(modelB.query)) == ["A": 1, "B": 1], sourceLocation: sourceLocation)
     }
 }
+
+extension SQLProjectionContract {
+    /// A replica is swapped in for the live read model only once it has read at least as far; the swap
+    /// moves rows and checkpoint together (nothing applied twice after it), leaves the live read model
+    /// alone until then, and leaves every other checkpoint (a reactor's) alone.
+    /// - Parameters:
+    ///   - store: an empty store on the backend's database.
+    ///   - checkpoints: the backend's checkpoint store on that database.
+    ///   - projection: makes the backend's projection of a model (creating its table).
+    ///   - replica: makes the backend's replica rebuilding a model.
+    ///   - rows: runs a query on the backend's database (the live read models).
+    public static func aReplicaIsSwappedInOnlyOnceCaughtUp(
+        store: any EventStore, checkpoints: any CheckpointStore,
+        projection: (CountingReadModel) async throws -> any Projection,
+        replica: (CountingReadModel) async throws -> any ReadModelReplica,
+        rows: (SQLStatement) async throws -> [SQLRow],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        _ = try await store.append(
+            ["A", "B", "C", "A"].map { StoreContract.event($0) }, to: StreamName("thing-1"), expecting: .any)
+        let events = try await store.readAll(after: .start, limit: 10)
+        let model = CountingReadModel(name: "counts_live")
+        let live = try await projection(model)
+        try await live.consume(Array(events.prefix(3)))
+        try await checkpoints.store(2, for: "some_reactor")
+
+        let rebuilt = try await replica(model)
+        try await rebuilt.consume(Array(events.prefix(2)))
+        // Behind the live read model: refused, and the live one is as it was.
+        await #expect(throws: ReplicaError.behind(live: 3, replica: 2), sourceLocation: sourceLocation) { try await rebuilt.promote() }
+        #expect(CountingReadModel.counts(try await rows(model.query)) == ["A": 1, "B": 1, "C": 1], sourceLocation: sourceLocation)
+        #expect(try await live.checkpoint() == 3, sourceLocation: sourceLocation)
+
+        try await rebuilt.consume(events)
+        #expect(CountingReadModel.counts(try await rebuilt.rows(model.query)) == ["A": 2, "B": 1, "C": 1], sourceLocation: sourceLocation)
+        #expect(CountingReadModel.counts(try await rows(model.query)) == ["A": 1, "B": 1, "C": 1], sourceLocation: sourceLocation)
+        try await rebuilt.promote()
+        await rebuilt.discard()
+        #expect(CountingReadModel.counts(try await rows(model.query)) == ["A": 2, "B": 1, "C": 1], sourceLocation: sourceLocation)
+        #expect(try await live.checkpoint() == 4, sourceLocation: sourceLocation)
+        // The live projection, still handed the events it had not read, applies none of them twice.
+        try await live.consume(events)
+        #expect(CountingReadModel.counts(try await rows(model.query)) == ["A": 2, "B": 1, "C": 1], sourceLocation: sourceLocation)
+        #expect(try await checkpoints.checkpoint(for: "some_reactor") == 2, sourceLocation: sourceLocation)
+    }
+}

@@ -13,7 +13,7 @@ struct ChronicleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chronicle",
         abstract: "Chronicle: an event store, its projections, reactors and process managers, and the Todo and Bank applications.",
-        subcommands: [Serve.self, Worker.self, Send.self, Streams.self, Migrate.self, Bench.self, AppendLoad.self],
+        subcommands: [Serve.self, Worker.self, Send.self, Streams.self, Projections.self, Migrate.self, Bench.self, AppendLoad.self],
         defaultSubcommand: Serve.self)
 }
 

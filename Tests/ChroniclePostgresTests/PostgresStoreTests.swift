@@ -3,6 +3,7 @@ import Chronicle
 import ChronicleTesting
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The PostgreSQL suites run against the server in `DATABASE_URL` (scripts/test starts a throwaway one).
@@ -235,6 +236,23 @@ struct PostgresProjectionTests {
             try await SQLProjectionContract.resettingOneLeavesEveryOtherCheckpoint(
                 store: PostgresEventStore(database: database), checkpoints: PostgresCheckpointStore(database: database),
                 projection: { try await PostgresProjection($0, database: database).prepared() }, rows: { try await database.rows($0) })
+        }
+    }
+
+    @Test func aReplicaIsSwappedInOnlyOnceCaughtUp() async throws {
+        try await PostgresTestDatabase.withDatabase { database in
+            let schemas = Mutex<[String]>([])
+            try await SQLProjectionContract.aReplicaIsSwappedInOnlyOnceCaughtUp(
+                store: PostgresEventStore(database: database), checkpoints: PostgresCheckpointStore(database: database),
+                projection: { try await PostgresProjection($0, database: database).prepared() },
+                replica: { model in
+                    let replica = try await PostgresReplica.rebuilding(model, in: database)
+                    schemas.withLock { $0.append(replica.schema) }
+                    return replica
+                }, rows: { try await database.rows($0) })
+            // The replica's schema is gone with it.
+            let schema = try #require(schemas.withLock { $0.first })
+            #expect(try await database.rows(SQLStatement("SELECT nspname FROM pg_namespace WHERE nspname = ?", [.text(schema)])).isEmpty)
         }
     }
 

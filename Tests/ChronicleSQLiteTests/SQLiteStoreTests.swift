@@ -221,6 +221,21 @@ import Testing
             projection: { try await SQLiteProjection($0, database: database).prepared() }, rows: { try await database.rows($0) })
     }
 
+    @Test func aReplicaIsSwappedInOnlyOnceCaughtUp() async throws {
+        let directory = try TemporaryDirectory()
+        let database = try SQLiteDatabase(path: directory.path("p.sqlite"))
+        try await SQLProjectionContract.aReplicaIsSwappedInOnlyOnceCaughtUp(
+            store: SQLiteEventStore(database: database), checkpoints: SQLiteCheckpointStore(database: database),
+            projection: { try await SQLiteProjection($0, database: database).prepared() },
+            replica: { try SQLiteReplica(rebuilding: $0, in: database, path: directory.path("replica.sqlite")) },
+            rows: { try await database.rows($0) })
+        #expect(!FileManager.default.fileExists(atPath: directory.path("replica.sqlite")), "a discarded replica leaves no file")
+        // A replica built to be read replaces nothing.
+        let pointInTime = try SQLiteReplica(models: [CountingReadModel(name: "counts_live")], path: directory.path("then.sqlite"))
+        await #expect(throws: ReplicaError.self) { try await pointInTime.promote() }
+        await pointInTime.discard()
+    }
+
     @Test func readModelValuesRoundTripExactly() async throws {
         let directory = try TemporaryDirectory()
         let database = try SQLiteDatabase(path: directory.path("values.sqlite"))

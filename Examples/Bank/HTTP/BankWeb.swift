@@ -41,7 +41,7 @@ public struct BankWeb: HTTPModule {
     public func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime) {
         routes.get("/bank/accounts") { request, _ in
             try await runtime.catchUp(readModel: "bank_balances", after: try request.position("after"))
-            let rows = try await runtime.queries.rows(SQLStatement("SELECT account_id, balance FROM bank_balances ORDER BY account_id LIMIT 1000"))
+            let rows = try await runtime.queries(for: request, module: name).rows(SQLStatement("SELECT account_id, balance FROM bank_balances ORDER BY account_id LIMIT 1000"))
             let accounts = rows.map { row in
                 ["account_id": row["account_id"]?.text ?? "", "balance": Self.money(row["balance"]) ?? ""]
             }
@@ -50,7 +50,7 @@ public struct BankWeb: HTTPModule {
         routes.get("/bank/accounts/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
             try await runtime.catchUp(readModel: "bank_balances", after: try request.position("after"))
-            guard let balance = Self.money(try await runtime.queries.rows(AccountBalances.query(id)).first?["balance"]) else {
+            guard let balance = Self.money(try await runtime.queries(for: request, module: name).rows(AccountBalances.query(id)).first?["balance"]) else {
                 return JSONBody.error(.notFound, "no account \(id.prefix(64))")
             }
             return JSONBody.response(.ok, ["account_id": id, "balance": balance])
@@ -58,7 +58,7 @@ public struct BankWeb: HTTPModule {
         routes.get("/bank/accounts/:id/statement") { request, context in
             let id = context.parameters.get("id") ?? ""
             try await runtime.catchUp(readModel: "bank_statements", after: try request.position("after"))
-            let rows = try await runtime.queries.rows(AccountStatements.query(id))
+            let rows = try await runtime.queries(for: request, module: name).rows(AccountStatements.query(id))
             guard !rows.isEmpty else { return JSONBody.error(.notFound, "no account \(id.prefix(64))") }
             let entries = rows.map { row in
                 Entry(
@@ -69,13 +69,13 @@ public struct BankWeb: HTTPModule {
         }
         routes.get("/bank/transfers") { request, _ in
             try await runtime.catchUp(readModel: "bank_transfers", after: try request.position("after"))
-            let rows = try await runtime.queries.rows(TransferStatuses.latest(limit: 100))
+            let rows = try await runtime.queries(for: request, module: name).rows(TransferStatuses.latest(limit: 100))
             return JSONBody.response(.ok, ["transfers": rows.map(Self.transfer)])
         }
         routes.get("/bank/transfers/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
             try await runtime.catchUp(readModel: "bank_transfers", after: try request.position("after"))
-            guard let row = try await runtime.queries.rows(TransferStatuses.query(id)).first else {
+            guard let row = try await runtime.queries(for: request, module: name).rows(TransferStatuses.query(id)).first else {
                 return JSONBody.error(.notFound, "no transfer \(id.prefix(64))")
             }
             return JSONBody.response(.ok, Self.transfer(row))

@@ -46,7 +46,7 @@ public struct CartWeb: HTTPModule {
         }
         routes.get("/cart/warehouse/orders") { request, _ in
             try await runtime.catchUp(readModel: "cart_warehouse_orders", after: try request.position("after"))
-            let orders = try await runtime.queries.rows(WarehouseOrders.query).map { row in
+            let orders = try await runtime.queries(for: request, module: name).rows(WarehouseOrders.query).map { row in
                 ShippingOrder(
                     cartId: row["cart_id"]?.text ?? "",
                     lines: row["lines"]?.text.flatMap { try? JSONDecoder().decode([Cart.Line].self, from: Data($0.utf8)) } ?? [])
@@ -58,7 +58,7 @@ public struct CartWeb: HTTPModule {
                 return JSONBody.error(.notFound, "marketing's read model is not running")
             }
             try await runtime.catchUp(readModel: "cart_marketing_removed_items", after: try request.position("after"))
-            let items = try await runtime.queries.rows(RemovedItems.query).map { row in
+            let items = try await runtime.queries(for: request, module: name).rows(RemovedItems.query).map { row in
                 RemovedItem(productId: row["product_id"]?.text ?? "", count: row["removals"]?.integer ?? 0)
             }
             return JSONBody.response(.ok, items)

@@ -51,21 +51,21 @@ public struct PizzaWeb: HTTPModule {
         routes.get("/pizza/customers/:customer_id/orders") { request, context in
             let customer = context.parameters.get("customer_id") ?? ""
             try await runtime.catchUp(readModel: "pizza_orders", after: try request.position("after"))
-            return JSONBody.response(.ok, try await runtime.queries.rows(PizzaOrders.orders(of: customer)).map(OrderView.init))
+            return JSONBody.response(.ok, try await runtime.queries(for: request, module: name).rows(PizzaOrders.orders(of: customer)).map(OrderView.init))
         }
         routes.get("/pizza/customers/:customer_id/orders/:order_id") { request, context in
             let customer = context.parameters.get("customer_id") ?? ""
             let order = context.parameters.get("order_id") ?? ""
             try await runtime.catchUp(readModel: "pizza_orders", after: try request.position("after"))
             // Another customer's order answers as if it did not exist.
-            guard let row = try await runtime.queries.rows(PizzaOrders.order(order, of: customer)).first else {
+            guard let row = try await runtime.queries(for: request, module: name).rows(PizzaOrders.order(order, of: customer)).first else {
                 return JSONBody.error(.notFound, "no order \(order.prefix(64))")
             }
             return JSONBody.response(.ok, OrderView(row))
         }
         routes.get("/pizza/kitchen") { request, _ in
             try await runtime.catchUp(readModel: "pizza_orders", after: try request.position("after"))
-            return JSONBody.response(.ok, try await runtime.queries.rows(PizzaOrders.kitchenQueue).map(OrderView.init))
+            return JSONBody.response(.ok, try await runtime.queries(for: request, module: name).rows(PizzaOrders.kitchenQueue).map(OrderView.init))
         }
     }
 

@@ -116,7 +116,7 @@ struct TodoRoutes {
         }
         for list in TodoReadModel.List.allCases {
             router.get("/todos/\(list.rawValue)") { request, _ in
-                try await query(list, after: try request.position("after"))
+                try await query(list, request)
             }
         }
     }
@@ -155,10 +155,13 @@ struct TodoRoutes {
         }
     }
 
-    /// A list, after waiting (bounded) for its read model to reach `after` when asked to.
-    private func query(_ list: TodoReadModel.List, after: GlobalPosition?) async throws -> Response {
-        try await runtime.catchUp(readModel: list.name, after: after)
-        let todos = try await TodoModule.todos(list, in: runtime)
+    /// A list: as it was when the log ended at `?as_of=`, or now — after waiting (bounded) for its read
+    /// model to reach `?after=` when asked to.
+    private func query(_ list: TodoReadModel.List, _ request: Request) async throws -> Response {
+        let after = try request.position("after")
+        let queries = try await runtime.queries(for: request, module: "todo")
+        if request.uri.queryParameters.get("as_of") == nil { try await runtime.catchUp(readModel: list.name, after: after) }
+        let todos = TodoReadModel.items(try await queries.rows(TodoReadModel(list).query))
         return JSONBody.response(.ok, todos.map { TodoBody($0, list: list) })
     }
 }

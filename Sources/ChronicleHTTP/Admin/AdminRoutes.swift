@@ -2,6 +2,7 @@ import Chronicle
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ChronicleRuntime
 
 /// The admin console's API: subscriptions with their state and lag, their controls, and the history
 /// behind the console's chart.
@@ -14,6 +15,8 @@ struct AdminRoutes {
     let processes: [String: any ProcessInspecting]
     /// How each module's streams are reverted.
     let reverts: RevertRegistry
+    /// The runtime: rebuilds and read models as of a position.
+    let runtime: ChronicleRuntime
 
     func register(on router: RouteTable) {
         // The router treats /admin and /admin/ alike: redirect the first, and leave the second to the
@@ -30,6 +33,7 @@ struct AdminRoutes {
                 if status.state == .standby { status.checkpoint = try await checkpoints.checkpoint(for: runner.name) }
                 var row = SubscriptionBody(status, head: head, eventsPerSecond: monitor.eventsPerSecond(runner.name))
                 if let processes = processes[runner.name] { row.openInstances = try? await processes.openCount() }
+                row.rebuild = runtime.rebuildProgress(of: runner.name)
                 rows.append(row)
             }
             return JSONBody.response(.ok, SubscriptionsBody(head: head.rawValue, subscriptions: rows))
@@ -52,7 +56,13 @@ struct AdminRoutes {
             case "pause": runner.pause()
             case "resume": runner.resume()
             case "rebuild":
-                do { try runner.requestRebuild() } catch { throw APIError(.unprocessableContent, String(describing: error)) }
+                // Built beside the live read model and swapped in; its progress shows as `rebuild`.
+                do {
+                    try runtime.startRebuild(name)
+                } catch let error as ReplayRequestError {
+                    if case .alreadyRebuilding = error { throw APIError(.conflict, error.description) }
+                    throw APIError(.unprocessableContent, error.description)
+                }
             default:
                 throw APIError(.notFound, "unknown action: use pause, resume or rebuild")
             }
@@ -79,8 +89,69 @@ struct AdminRoutes {
             }
             return JSONBody.response(outcome.reverted ? .ok : .unprocessableContent, outcome)
         }
+        // A read model's tables as they were when the log ended at `?as_of=` (default: the head), built
+        // beside the live one (the time slider). At most 200 rows a table.
+        router.get("/admin/api/read-models/:name") { request, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let model = runtime.subscription(named: name)?.model else {
+                throw APIError(.notFound, "no read model named \"\(name.prefix(80))\"")
+            }
+            let head = try await store.headPosition()
+            let position = try request.position("as_of") ?? head
+            let replica: any SQLQuerying
+            do {
+                replica = try await runtime.queries(asOf: position, readModels: [model])
+            } catch let error as ReplayRequestError {
+                throw APIError.badRequest(error.description)
+            }
+            var tables: [ReadModelTable] = []
+            let names = try await replica.rows(
+                SQLStatement("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'replica_checkpoint' ORDER BY name"))
+            for table in names.compactMap({ $0["name"]?.text }) {
+                let columns = try await replica.rows(SQLStatement("SELECT name FROM pragma_table_info(?) ORDER BY cid", [.text(table)]))
+                    .compactMap { $0["name"]?.text }
+                let quoted = "\"" + table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                let count = try await replica.rows(SQLStatement("SELECT COUNT(*) AS n FROM \(quoted)")).first?["n"]?.integer ?? 0
+                let rows = try await replica.rows(SQLStatement("SELECT * FROM \(quoted) LIMIT 200"))
+                tables.append(ReadModelTable(name: table, columns: columns, count: count, rows: rows.map { row in columns.map { JSONValue(row[$0] ?? .null) } }))
+            }
+            return JSONBody.response(.ok, ReadModelBody(name: name, asOf: position.rawValue, head: head.rawValue, tables: tables))
+        }
         router.get("/admin/api/history") { _, _ in
             JSONBody.response(.ok, HistoryBody(intervalSeconds: monitor.interval.components.seconds, samples: monitor.history))
+        }
+    }
+}
+
+/// A read model's tables at a position (the console's time slider).
+struct ReadModelBody: Encodable {
+    let name: String
+    let asOf: Int64
+    let head: Int64
+    let tables: [ReadModelTable]
+
+    enum CodingKeys: String, CodingKey { case name, asOf = "as_of", head, tables }
+}
+
+/// One table of a read model: its columns, its row count, and up to 200 rows (values in column order).
+struct ReadModelTable: Encodable {
+    let name: String
+    let columns: [String]
+    let count: Int64
+    let rows: [[JSONValue]]
+}
+
+extension JSONValue {
+    /// A read model's value as JSON: decimals and timestamps as text, so that nothing is rounded.
+    init(_ value: SQLValue) {
+        switch value {
+        case .null: self = .null
+        case .integer(let i): self = .number(Double(i))
+        case .double(let d): self = .number(d)
+        case .decimal(let d): self = .string(d.canonicalText)
+        case .bool(let b): self = .bool(b)
+        case .text(let t): self = .string(t)
+        case .timestamp(let t): self = .string(t.description)
         }
     }
 }
@@ -120,6 +191,8 @@ struct SubscriptionBody: Encodable {
     let fault: Fault?
     /// How many processes are open, for a process manager.
     var openInstances: Int?
+    /// The rebuild under way (or the last one), for a read model.
+    var rebuild: ReplayProgress?
 
     init(_ status: SubscriptionStatus, head: GlobalPosition, eventsPerSecond: Double) {
         name = status.name
@@ -140,6 +213,7 @@ struct SubscriptionBody: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case name, kind, state, checkpoint, lag, processed, eventsPerSecond = "events_per_second", fault, openInstances = "open_instances"
+        case rebuild
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -153,5 +227,6 @@ struct SubscriptionBody: Encodable {
         try c.encode(eventsPerSecond, forKey: .eventsPerSecond)
         try c.encode(fault, forKey: .fault)
         if kind == SubscriptionStatus.Kind.processManager.rawValue { try c.encode(openInstances, forKey: .openInstances) }
+        if kind == SubscriptionStatus.Kind.projection.rawValue { try c.encode(rebuild, forKey: .rebuild) }
     }
 }

@@ -1,0 +1,126 @@
+import Chronicle
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A read model rebuilt in a PostgreSQL schema of its own (`chronicle_replica_…`), beside the live one.
+///
+/// Each batch runs with the replica's schema first on the search path, so the read model's own SQL
+/// writes the replica's tables. ``promote()`` then, in one transaction: locks the live checkpoint (the
+/// live projection takes the same lock first, so it waits), drops the live tables, moves the replica's
+/// into the live schema (`ALTER TABLE … SET SCHEMA`: no copy), and moves the live checkpoint. A query
+/// sees the old read model or the new one, never anything between.
+public final class PostgresReplica: ReadModelReplica {
+    /// The read model.
+    public let model: any SQLReadModel
+    /// The database holding the live read model.
+    public let database: PostgresDatabase
+    /// The replica's schema.
+    public let schema: String
+
+    private init(model: any SQLReadModel, database: PostgresDatabase, schema: String) {
+        self.model = model
+        self.database = database
+        self.schema = schema
+    }
+
+    /// Creates the replica's schema and tables in `database`.
+    public static func rebuilding(_ model: any SQLReadModel, in database: PostgresDatabase) async throws -> PostgresReplica {
+        let schema = "chronicle_replica_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        let replica = PostgresReplica(model: model, database: database, schema: schema)
+        let logger = database.logger
+        do {
+            try await database.withTransaction { connection in
+                try await connection.query("CREATE SCHEMA \(unescaped: schema)", logger: logger)
+                try await connection.query("SET LOCAL search_path TO \(unescaped: schema)", logger: logger)
+                try await connection.query(
+                    "CREATE TABLE checkpoints (name TEXT PRIMARY KEY, position BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)",
+                    logger: logger)
+                try await connection.run(model.createStatements, logger: logger)
+            }
+        } catch {
+            await replica.discard()
+            throw error
+        }
+        return replica
+    }
+
+    public var names: [String] { [model.name] }
+
+    /// Runs `body` in a transaction whose search path is the replica's schema.
+    private func inReplica<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        let (schema, logger) = (self.schema, database.logger)
+        return try await database.withTransaction { connection in
+            try await connection.query("SET LOCAL search_path TO \(unescaped: schema)", logger: logger)
+            return try await body(connection)
+        }
+    }
+
+    public func checkpoint() async throws -> GlobalPosition {
+        let (name, logger) = (model.name, database.logger)
+        return try await inReplica { connection in
+            try await PostgresCheckpointStore.checkpoint(for: name, lockingIn: connection, logger: logger)
+        }
+    }
+
+    public func consume(_ events: [RecordedEvent]) async throws {
+        guard let last = events.last else { return }
+        let (model, logger) = (self.model, database.logger)
+        try await inReplica { connection in
+            let checkpoint = try await PostgresCheckpointStore.checkpoint(for: model.name, lockingIn: connection, logger: logger)
+            for event in events where event.position > checkpoint {
+                try await connection.run(try model.statements(for: event), logger: logger)
+            }
+            if last.position > checkpoint {
+                try await PostgresCheckpointStore.store(last.position, for: model.name, in: connection, logger: logger)
+            }
+        }
+    }
+
+    public func rows(_ statement: SQLStatement) async throws -> [SQLRow] {
+        let logger = database.logger
+        return try await inReplica { connection in
+            var rows: [SQLRow] = []
+            for try await row in try await connection.query(statement.postgresQuery, logger: logger) {
+                var values: SQLRow = [:]
+                for cell in row { values[cell.columnName] = try SQLValue(cell) }
+                rows.append(values)
+            }
+            return rows
+        }
+    }
+
+    public func promote() async throws {
+        let (model, schema, logger) = (self.model, self.schema, database.logger)
+        try await database.withTransaction { connection in
+            // The live checkpoint's row, locked: the live projection locks it before it writes a row.
+            try await connection.query(
+                "INSERT INTO checkpoints (name, position, updated_at) VALUES (\(model.name), 0, now()) ON CONFLICT (name) DO NOTHING",
+                logger: logger)
+            let theirs = try await PostgresCheckpointStore.checkpoint(for: model.name, lockingIn: connection, logger: logger)
+            var mine = GlobalPosition.start
+            for try await p in try await connection.query(
+                "SELECT position FROM \(unescaped: schema).checkpoints WHERE name = \(model.name)", logger: logger
+            ).decode(Int64.self) { mine = GlobalPosition(rawValue: p) }
+            guard mine >= theirs else { throw ReplicaError.behind(live: theirs, replica: mine) }
+            var live = ""
+            for try await s in try await connection.query("SELECT current_schema()", logger: logger).decode(String.self) { live = s }
+            var tables: [String] = []
+            for try await t in try await connection.query(
+                "SELECT tablename FROM pg_tables WHERE schemaname = \(schema) AND tablename <> 'checkpoints'", logger: logger
+            ).decode(String.self) { tables.append(t) }
+            try await connection.run(model.dropStatements, logger: logger)
+            for table in tables {
+                let quoted = "\"" + table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                let liveSchema = "\"" + live.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                try await connection.query("ALTER TABLE \(unescaped: schema).\(unescaped: quoted) SET SCHEMA \(unescaped: liveSchema)", logger: logger)
+            }
+            try await PostgresCheckpointStore.store(mine, for: model.name, in: connection, logger: logger)
+            try await connection.query("DROP SCHEMA \(unescaped: schema) CASCADE", logger: logger)
+        }
+    }
+
+    public func discard() async {
+        try? await database.execute("DROP SCHEMA IF EXISTS \(unescaped: schema) CASCADE")
+    }
+}
