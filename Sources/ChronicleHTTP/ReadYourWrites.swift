@@ -40,6 +40,8 @@ extension ChronicleRuntime {
             return try await queries(asOf: position, module: module)
         } catch let error as ReplayRequestError {
             throw APIError.badRequest(error.description)
+        } catch let error as ReplicaError {
+            throw APIError(.unprocessableContent, "the read models cannot be built as of \(position): \(error)")
         }
     }
 }

@@ -69,7 +69,7 @@ public final class PostgresReplica: ReadModelReplica {
         try await inReplica { connection in
             let checkpoint = try await PostgresCheckpointStore.checkpoint(for: model.name, lockingIn: connection, logger: logger)
             for event in events where event.position > checkpoint {
-                try await connection.run(try model.statements(for: event), logger: logger)
+                try await connection.run(try Replay.statements(model, for: event), logger: logger)
             }
             if last.position > checkpoint {
                 try await PostgresCheckpointStore.store(last.position, for: model.name, in: connection, logger: logger)

@@ -83,13 +83,18 @@ public final class SQLiteDatabase: Sendable {
         }
     }
 
-    /// One transaction for `body` alone; `relaxed` commits it without an fsync of its own.
-    private func transaction<T: Sendable>(relaxed: Bool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// One transaction for `body` alone; `relaxed` commits it without an fsync of its own; `attaching`
+    /// attaches another SQLite file under an alias for the transaction (detached afterwards).
+    private func transaction<T: Sendable>(
+        relaxed: Bool, attaching attachment: (path: String, alias: String)? = nil, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         let relaxed = relaxed && synchronous == .full
         do {
             return try await pool.writeWithoutTransaction { db in
                 if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 defer { if relaxed { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+                if let attachment { try db.execute(sql: "ATTACH DATABASE ? AS \(attachment.alias)", arguments: [attachment.path]) }
+                defer { if let attachment { try? db.execute(sql: "DETACH DATABASE \(attachment.alias)") } }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -108,21 +113,7 @@ public final class SQLiteDatabase: Sendable {
     public func withAttached<T: Sendable>(_ path: String, as alias: String, _ body: @escaping @Sendable (Database) throws -> T)
         async throws -> T
     {
-        do {
-            return try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: "ATTACH DATABASE ? AS \(alias)", arguments: [path])
-                defer { try? db.execute(sql: "DETACH DATABASE \(alias)") }
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                guard let result else { throw EventStoreError.storage("transaction produced no result") }
-                return result
-            }
-        } catch let error as DatabaseError {
-            throw Self.mapped(error)
-        }
+        try await transaction(relaxed: false, attaching: (path, alias), body)
     }
 
     private func writeTogether<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

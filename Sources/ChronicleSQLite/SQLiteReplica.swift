@@ -66,7 +66,7 @@ public final class SQLiteReplica: ReadModelReplica {
         try await queue.write { [models] db in
             let checkpoint = try Self.checkpoint(db)
             for event in events where event.position > checkpoint {
-                for model in models { try db.run(try model.statements(for: event)) }
+                for model in models { try db.run(try Replay.statements(model, for: event)) }
             }
             if last.position > checkpoint {
                 try db.execute(sql: "UPDATE replica_checkpoint SET position = ?", arguments: [last.position.rawValue])

@@ -229,15 +229,74 @@ def test_pause_resume_and_rebuild(admin_page: AdminPage, server: Server):
     wait_until(lambda: row(page, "todo_board").find_element(By.CSS_SELECTOR, ".lag").text == "0", timeout=3)
     assert [t["title"] for t in server.board()] == ["First", "Second"]
 
-    # Rebuild replays the log into the projection: it processes every event again.
-    before = subscription(server, "outstanding_todos")["processed"]
+    # Rebuild builds the read model again beside the live one, then swaps it in: a progress line, then
+    # "swapped in", and the list the same throughout.
     row(page, "outstanding_todos").find_element(By.CSS_SELECTOR, "button.rebuild").click()
     wait_until(lambda: "Rebuild outstanding_todos" in page.find("#subscription-message").text, timeout=3)
-    wait_until(lambda: subscription(server, "outstanding_todos")["processed"] >= before + 2, timeout=5,
-               message="the rebuild to reprocess the log")
-    wait_until(lambda: row_state(page, "outstanding_todos") == "running"
-               and row(page, "outstanding_todos").find_element(By.CSS_SELECTOR, ".checkpoint").text == "2", timeout=5)
+    wait_until(lambda: (subscription(server, "outstanding_todos").get("rebuild") or {}).get("phase") == "done", timeout=10,
+               message="the rebuild to be swapped in")
+    progress = subscription(server, "outstanding_todos")["rebuild"]
+    assert progress["done"] == progress["total"] == 2, progress
+    wait_until(lambda: "Rebuilt and swapped in: 2 / 2 events"
+               in row(page, "outstanding_todos").find_element(By.CSS_SELECTOR, ".rebuild").text, timeout=3)
+    assert row_state(page, "outstanding_todos") == "running"
+    assert row(page, "outstanding_todos").find_element(By.CSS_SELECTOR, "button.rebuild").is_enabled()
     assert [t["title"] for t in server.get_json("/todos/outstanding")] == ["First", "Second"]
+
+
+def time_rows(page: AdminPage) -> list[list[str]]:
+    """The rows the time-travel panel shows, as lists of cell texts."""
+    return page.driver.execute_script("""
+        return [...document.querySelectorAll('#time-tables tbody tr')].map(tr => [...tr.cells].map(td => td.textContent))""")
+
+
+def test_the_time_slider_shows_a_read_model_as_it_was(admin_page: AdminPage, server: Server):
+    milk = server.add_todo("Buy milk")
+    server.add_todo("Call Bob")
+    assert server.todo_command(milk, "complete", {"completed_on": today()}).status == 200
+    page = admin_page.open()
+    page.driver.execute_script("""
+        const select = document.getElementById('time-model');
+        select.value = 'outstanding_todos';
+        select.dispatchEvent(new Event('change'));""")
+    # At the head: both todos, Buy milk completed.
+    wait_until(lambda: "ended at position 3" in page.find("#time-note").text, message="the read model at the head")
+    rows = time_rows(page)
+    assert sorted((r[1], r[5]) for r in rows) == [("Buy milk", "completed"), ("Call Bob", "outstanding")], rows
+    # Slid back to position 1: only Buy milk, still outstanding.
+    page.driver.execute_script("""
+        const slider = document.getElementById('time-slider');
+        slider.value = '1';
+        slider.dispatchEvent(new Event('input'));""")
+    wait_until(lambda: "ended at position 1" in page.find("#time-note").text, message="the read model at position 1")
+    assert [(r[1], r[5]) for r in time_rows(page)] == [("Buy milk", "outstanding")]
+    assert page.find("#time-position").text == "1"
+    # Back to now.
+    page.find("#time-now").click()
+    wait_until(lambda: "ended at position 3" in page.find("#time-note").text, message="the read model now")
+    assert len(time_rows(page)) == 2
+    # The live read model was never touched.
+    assert [t["title"] for t in server.get_json("/todos/outstanding")] == ["Call Bob"]
+
+
+def test_a_stream_is_reverted_from_the_console(admin_page: AdminPage, server: Server):
+    todo = server.add_todo("Buy milk")
+    assert server.request("PUT", f"/todo/{todo}", {"title": "Buy oat milk"}).status == 200
+    assert server.todo_command(todo, "complete", {"completed_on": today()}).status == 200
+    page = admin_page.open(f"#/streams/todo-{todo}")
+    version = wait_until(lambda: page.find_all("form.revert-form input") and page.find("form.revert-form input"),
+                         message="the revert control")
+    assert version.get_attribute("max") == "2"
+    version.clear()
+    version.send_keys("1")
+    page.find("form.revert-form button.revert").click()
+    wait_until(lambda: "Reverted to version 1" in page.find("#revert-message").text, timeout=5, message="the revert's outcome")
+    message = page.find("#revert-message").text
+    assert "2 events compensated" in message and "version 5" in message, message
+    state = server.get_json(f"/todo/{todo}")
+    assert state["title"] == "Buy milk" and state["status"] == "outstanding", state
+    # History kept: the stream shows all five events, the two new ones caused by those they reverse.
+    wait_until(lambda: len(cards(page)) == 5, message="the stream's five events")
 
 
 def test_refused_action_is_shown(admin_page: AdminPage, server: Server):
@@ -398,6 +457,14 @@ def hostile_requests(todo_id: str) -> list[tuple[str, str, bytes | None, dict]]:
         ("POST", "/admin/api/subscriptions/todo_board/explode", b"", {}),
         ("POST", "/admin/api/subscriptions/" + "n" * 5000 + "/rebuild", b"", {}),
         ("POST", f"/admin/api/subscriptions/{REACTOR}/rebuild", b"", {}),
+        ("GET", "/admin/api/read-models/nope", None, {}),
+        ("GET", f"/admin/api/read-models/{REACTOR}", None, {}),
+        ("GET", "/admin/api/read-models/outstanding_todos?as_of=abc", None, {}),
+        ("GET", "/admin/api/read-models/outstanding_todos?as_of=99999999", None, {}),
+        ("GET", "/todos/outstanding?as_of=-1", None, {}),
+        ("GET", "/todos/outstanding?as_of=99999999", None, {}),
+        ("GET", "/todos/board?as_of=2026-13-45T00:00:00Z", None, {}),
+        ("POST", "/admin/api/streams/todo-x/revert", b'{"to_version": "one"}', json_header),
         ("GET", "/admin/api/nothing", None, {}),
         ("GET", "/no/such/route", None, {}),
         ("POST", "/health", b"{}", json_header),

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Read models built beside the live ones, from the start of the log: for a rebuild without downtime
 /// (``promote()`` swaps the replica in for the live read model once it has caught up) or for read models
@@ -33,12 +34,15 @@ public enum ReplicaError: Error, Equatable, CustomStringConvertible {
     case notPromotable(String)
     /// The live read model kept moving ahead of the replica for every attempt.
     case neverCaughtUp(String)
+    /// The event at `position` could not be applied (a poison event: the live projection stops there too).
+    case failedEvent(position: GlobalPosition, reason: String)
 
     public var description: String {
         switch self {
         case .behind(let live, let replica): "the live read model is at \(live), the replica only at \(replica)"
         case .notPromotable(let why): why
         case .neverCaughtUp(let name): "the rebuild of \(name) never caught up with its live read model"
+        case .failedEvent(let position, let reason): "the event at position \(position) cannot be applied: \(reason)"
         }
     }
 }
@@ -102,6 +106,15 @@ public struct ReplayProgress: Sendable, Hashable, Encodable {
 
 /// Drives replicas over the log.
 public enum Replay {
+    /// The statements `model` runs for `event`, a failure named as the event's (``ReplicaError/failedEvent(position:reason:)``).
+    public static func statements(_ model: any SQLReadModel, for event: RecordedEvent) throws -> [SQLStatement] {
+        do {
+            return try model.statements(for: event)
+        } catch {
+            throw ReplicaError.failedEvent(position: event.position, reason: String(describing: error))
+        }
+    }
+
     /// Events read per page: memory stays bounded by one page, whatever the length of the log.
     public static let pageSize = 1_000
 
@@ -142,14 +155,19 @@ public enum Replay {
     ) async throws {
         let name = replica.names.joined(separator: ", ")
         do {
+            let rate = Mutex<Double>(0)
             for _ in 0..<100 {
                 let head = try await store.headPosition()
-                try await catchUp(replica, from: store, to: head, report: report)
+                try await catchUp(replica, from: store, to: head) { progress in
+                    if progress.done > 0 { rate.withLock { $0 = progress.eventsPerSecond } }
+                    report(progress)
+                }
                 let done = try await replica.checkpoint().rawValue
-                report(ReplayProgress(name: name, phase: .swapping, done: done, total: max(done, head.rawValue), eventsPerSecond: 0))
+                let eventsPerSecond = rate.withLock { $0 }
+                report(ReplayProgress(name: name, phase: .swapping, done: done, total: max(done, head.rawValue), eventsPerSecond: eventsPerSecond))
                 do {
                     try await replica.promote()
-                    report(ReplayProgress(name: name, phase: .done, done: done, total: done, eventsPerSecond: 0))
+                    report(ReplayProgress(name: name, phase: .done, done: done, total: done, eventsPerSecond: eventsPerSecond))
                     await replica.discard()
                     return
                 } catch ReplicaError.behind {

@@ -103,6 +103,8 @@ struct AdminRoutes {
                 replica = try await runtime.queries(asOf: position, readModels: [model])
             } catch let error as ReplayRequestError {
                 throw APIError.badRequest(error.description)
+            } catch let error as ReplicaError {
+                throw APIError(.unprocessableContent, "\(name) cannot be built as of \(position): \(error)")
             }
             var tables: [ReadModelTable] = []
             let names = try await replica.rows(

@@ -42,16 +42,16 @@
   // ---------------------------------------------------------------- HTTP
 
   class ApiError extends Error {
-    constructor(message, status) { super(message); this.status = status; }
+    constructor(message, status, payload) { super(message); this.status = status; this.payload = payload; }
   }
 
-  async function api(method, path) {
+  async function api(method, path, body) {
     let response;
     try {
       response = await fetch(path, method === 'GET'
         ? { method, headers: { Accept: 'application/json' } }
         // The server takes commands only as JSON (a guard against cross-site form posts).
-        : { method, headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: '{}' });
+        : { method, headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}) });
     } catch (e) {
       throw new ApiError(`the server cannot be reached (${e.message})`, 0);
     }
@@ -60,7 +60,7 @@
     try { payload = text ? JSON.parse(text) : null; } catch (_) { /* reported below */ }
     if (!response.ok) {
       const reason = payload && typeof payload.error === 'string' ? payload.error : `${response.status} ${response.statusText}`;
-      throw new ApiError(reason, response.status);
+      throw new ApiError(reason, response.status, payload);
     }
     return payload;
   }
@@ -217,6 +217,7 @@
         if (token !== inspectToken) return;
         setInspector(`Stream ${key}`, `${answer.events.length} event${answer.events.length === 1 ? '' : 's'}, oldest first`);
         showEvents(answer.events);
+        if (answer.events.length > 1) els.inspector.prepend(revertForm(key, answer.events.length));
       } else if (kind === 'event') {
         setInspector(`Event ${key}`, 'Loading…');
         try {
@@ -249,6 +250,54 @@
       els.inspector.replaceChildren();
       showError(`Could not load ${kind} ${key}: ${e.message}`);
     }
+  }
+
+  /**
+   * Reverse events: appends the compensating events that bring the stream back to its state at a
+   * version. History stays; a refusal names the events that cannot be undone.
+   */
+  function revertForm(stream, version) {
+    const form = el('form', 'revert-form');
+    form.setAttribute('aria-label', `Revert ${stream}`);
+    const label = el('label', null, 'Revert to version');
+    const input = el('input');
+    input.type = 'number';
+    input.min = '1';
+    input.max = String(version - 1);
+    input.value = String(version - 1);
+    input.required = true;
+    input.id = 'revert-version';
+    label.htmlFor = input.id;
+    const button = el('button', 'revert', 'Revert');
+    button.type = 'submit';
+    const message = el('p', 'revert-message');
+    message.id = 'revert-message';
+    message.setAttribute('role', 'status');
+    form.append(label, input, button, message);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const to = Number(input.value);
+      button.disabled = true;
+      try {
+        const outcome = await api('POST', `/admin/api/streams/${enc(stream)}/revert`, { to_version: to });
+        const undone = outcome.steps.filter((s) => s.compensated_by.length > 0).length;
+        const notes = outcome.steps.filter((s) => s.note).map((s) => `${s.type}: ${s.note}`);
+        message.textContent = `Reverted to version ${to}: ${undone} event${undone === 1 ? '' : 's'} compensated, `
+          + `the stream is at version ${outcome.stream_version}.` + (notes.length ? ` ${notes.join(' ')}` : '');
+        clearError('revert');
+        await inspect('stream', stream);
+        const again = document.getElementById('revert-message');
+        if (again) again.textContent = message.textContent;
+      } catch (err) {
+        const refused = err.payload && err.payload.steps ? err.payload.steps.filter((s) => s.refused).map((s) => `${s.type} (version ${s.version})`) : [];
+        message.textContent = refused.length
+          ? `Refused: nothing appended; these events cannot be undone: ${refused.join(', ')}.`
+          : `Refused: ${err.message}`;
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return form;
   }
 
   /** A live event that belongs to what the inspector shows is appended to it. */
@@ -411,6 +460,7 @@
     const detail = el('span', 'kind', `${KIND_NAMES[sub.kind] || sub.kind} · `);
     detail.append(el('span', 'processed'), ' processed');
     name.append(el('span', 'sub-name', sub.name), detail);
+    if (sub.kind === 'projection') name.append(el('div', 'rebuild'));
     const state = el('td', 'state');
     const actions = el('td', 'actions');
     if (sub.kind === 'projection') {
@@ -457,10 +507,37 @@
     const open = tr.querySelector('.open-instances');
     if (open) setText(open, sub.open_instances == null ? '?' : sub.open_instances);
     setText(tr.querySelector('.rate'), Number(sub.events_per_second).toFixed(1));
+    const rebuild = tr.querySelector('.rebuild');
+    if (rebuild) updateRebuild(rebuild, tr.querySelector('button.rebuild'), sub.rebuild);
     const pause = tr.querySelector('button.pause');
     const resume = tr.querySelector('button.resume');
     pause.disabled = sub.state === 'paused' || sub.state === 'stopped';
     resume.disabled = sub.state === 'running' || sub.state === 'starting';
+  }
+
+  /** A rebuild beside the live read model: a progress bar while it runs, then how it ended. */
+  function updateRebuild(node, button, progress) {
+    const running = !!progress && (progress.phase === 'building' || progress.phase === 'swapping');
+    if (button) button.disabled = running;
+    const signature = JSON.stringify(progress || null);
+    if (node.dataset.signature === signature) return;
+    node.dataset.signature = signature;
+    node.dataset.phase = progress ? progress.phase : '';
+    if (!progress) { node.replaceChildren(); return; }
+    const counts = `${progress.done.toLocaleString()} / ${progress.total.toLocaleString()} events`;
+    if (progress.phase === 'failed') {
+      node.replaceChildren(el('span', 'rebuild-failed', `Rebuild failed (the live read model is unchanged): ${progress.error || ''}`));
+    } else if (progress.phase === 'done') {
+      node.replaceChildren(el('span', 'rebuild-done', `Rebuilt and swapped in: ${counts}`));
+    } else {
+      const bar = el('progress');
+      bar.max = Math.max(1, progress.total);
+      bar.value = Math.min(progress.done, bar.max);
+      bar.setAttribute('aria-label', `Rebuild of ${progress.name}`);
+      const rate = `${Math.round(progress.events_per_second).toLocaleString()}/s`;
+      const left = progress.seconds_left == null ? '' : ` · ${Math.ceil(progress.seconds_left)} s left`;
+      node.replaceChildren(bar, el('span', 'rebuild-text', `${progress.phase === 'swapping' ? 'Swapping in' : 'Rebuilding'}: ${counts} · ${rate}${left}`));
+    }
   }
 
   function setText(node, value) {
@@ -495,6 +572,7 @@
       const answer = await api('GET', '/admin/api/subscriptions');
       setHead(answer.head);
       renderSubscriptions(answer.subscriptions || []);
+      updateTimeTravel(answer.subscriptions || [], answer.head);
       clearError('subscriptions');
     } catch (e) {
       showError(`Could not read the subscriptions: ${e.message}`, 'subscriptions');
@@ -692,11 +770,97 @@
 
   // ---------------------------------------------------------------- start
 
+  // ---------------------------------------------------------------- time travel
+
+  const time = {
+    model: byId('time-model'),
+    slider: byId('time-slider'),
+    position: byId('time-position'),
+    now: byId('time-now'),
+    note: byId('time-note'),
+    tables: byId('time-tables'),
+    following: true,   // the slider stays at the head until moved
+    timer: null,
+    token: 0,
+  };
+
+  /** Keeps the read-model list and the slider's range in step with the subscriptions and the head. */
+  function updateTimeTravel(subscriptions, headPosition) {
+    const names = subscriptions.filter((s) => s.kind === 'projection').map((s) => s.name);
+    const current = [...time.model.options].map((o) => o.value);
+    if (JSON.stringify(current) !== JSON.stringify(names)) {
+      const chosen = time.model.value;
+      time.model.replaceChildren(...names.map((n) => { const o = el('option', null, n); o.value = n; return o; }));
+      if (names.includes(chosen)) time.model.value = chosen;
+    }
+    time.slider.max = String(headPosition);
+    if (time.following) {
+      time.slider.value = String(headPosition);
+      time.position.textContent = String(headPosition);
+    }
+  }
+
+  function scheduleTimeTravel() {
+    clearTimeout(time.timer);
+    time.timer = setTimeout(showTimeTravel, 250);
+  }
+
+  async function showTimeTravel() {
+    const name = time.model.value;
+    if (!name) return;
+    const position = Number(time.slider.value);
+    const token = ++time.token;
+    time.note.textContent = `Building ${name} as of position ${position}…`;
+    try {
+      const answer = await api('GET', `/admin/api/read-models/${enc(name)}?as_of=${position}`);
+      if (token !== time.token) return;
+      time.note.textContent = `${name} as it was when the log ended at position ${answer.as_of} (head ${answer.head}).`;
+      time.tables.replaceChildren(...answer.tables.map((t) => {
+        const box = el('div', 'time-table');
+        box.dataset.table = t.name;
+        box.append(el('h3', null, `${t.name} — ${t.count} row${t.count === 1 ? '' : 's'}${t.count > t.rows.length ? ` (first ${t.rows.length})` : ''}`));
+        const table = el('table');
+        const headRow = el('tr');
+        for (const c of t.columns) { const th = el('th', null, c); th.scope = 'col'; headRow.append(th); }
+        const thead = el('thead');
+        thead.append(headRow);
+        const tbody = el('tbody');
+        for (const row of t.rows) {
+          const tr = el('tr');
+          for (const v of row) tr.append(el('td', null, v === null ? '' : String(v)));
+          tbody.append(tr);
+        }
+        table.append(thead, tbody);
+        box.append(table);
+        return box;
+      }));
+      clearError('time');
+    } catch (e) {
+      if (token !== time.token) return;
+      time.note.textContent = '';
+      showError(`Could not show ${name} as of ${position}: ${e.message}`, 'time');
+    }
+  }
+
+  time.slider.addEventListener('input', () => {
+    time.following = Number(time.slider.value) >= Number(time.slider.max);
+    time.position.textContent = time.slider.value;
+    scheduleTimeTravel();
+  });
+  time.model.addEventListener('change', showTimeTravel);
+  time.now.addEventListener('click', () => {
+    time.following = true;
+    time.slider.value = time.slider.max;
+    time.position.textContent = time.slider.value;
+    showTimeTravel();
+  });
+
   (async function start() {
     await pollSubscriptions();  // learns the head first, so the log starts at its last page
     await Promise.all([loadStreams(), loadLog(), pollHistory()]);
     connectLive();
     route();
+    showTimeTravel();
     document.body.dataset.ready = 'true';  // for tests and tools: the first data is on screen
   })();
 })();
