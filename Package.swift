@@ -307,7 +307,7 @@ let package = Package(
             name: "TodoHTTPTests",
             dependencies: [
                 "TodoHTTP", "TodoApp", "TodoDomain", "Chronicle", "ChronicleHTTP", "ChronicleHTTPTesting", "ChronicleRuntime",
-                "ChronicleSQLite", "ChroniclePostgres", "ChronicleTesting",
+                "ChronicleSQLite", "ChroniclePostgres", "ChronicleTesting", "PizzaApp", "PizzaHTTP",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

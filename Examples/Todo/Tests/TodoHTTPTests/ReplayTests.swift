@@ -5,6 +5,8 @@ import ChronicleRuntime
 import ChronicleTesting
 import Foundation
 import Synchronization
+import PizzaApp
+import PizzaHTTP
 import TodoApp
 import TodoHTTP
 import Testing
@@ -15,28 +17,35 @@ import Testing
 @Suite struct ReplayTests {
     @Test func replaysOnSQLite() async throws {
         let directory = try TemporaryDirectory()
-        try await Self.replays(on: .sqlite(path: directory.path("todo.sqlite")), directory: directory)
+        try await Self.replays(on: .sqlite(path: directory.path("todo.sqlite")), directory: directory, noise: 20_000)
     }
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["DATABASE_URL"] != nil || ProcessInfo.processInfo.environment["CI"] == "true"))
     func replaysOnPostgreSQL() async throws {
         let url = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"], "DATABASE_URL is not set: run scripts/test")
         try await PostgresDatabase.withTemporarySchema(url: url) { database, _ in
-            try await Self.replays(on: .postgres(database), directory: try TemporaryDirectory())
+            try await Self.replays(on: .postgres(database), directory: try TemporaryDirectory(), noise: 5_000)
         }
     }
 
-    static func replays(on backend: ChronicleRuntime.Backend, directory: TemporaryDirectory) async throws {
-        let mailbox = directory.path("todo.mailbox")
-        func server() throws -> TestServer {
-            let todo = TodoModule(mailSink: try FileMailbox(path: mailbox, today: { "2026-11-22" }))
-            return try TestServer(modules: [TodoWeb(todo)], backend: backend, directory: directory)
+    /// `noise`: events of another category, which the read models read past without a write (and which
+    /// make a rebuild last long enough to be caught in the act).
+    static func replays(on backend: ChronicleRuntime.Backend, directory: TemporaryDirectory, noise count: Int) async throws {
+        let (mailbox, courier) = (directory.path("todo.mailbox"), directory.path("pizza.courier"))
+        // The Todo app (a reactor: the notifier) and the pizza pipeline (a process manager: the kitchen;
+        // a reactor: the courier), each with its outside world in a file.
+        // Every delivery is counted on its way out, before the files keep each message once.
+        let deliveries = CountingSink.Count()
+        func modules(_ extra: [any ApplicationModule] = []) throws -> [any ApplicationModule] {
+            let todo = TodoModule(mailSink: CountingSink(try FileMailbox(path: mailbox, today: { "2026-11-22" }), deliveries))
+            let pizza = PizzaModule(step: .zero, courier: CountingSink(try FileMailbox(path: courier, today: { "2026-11-22" }), deliveries))
+            return [TodoWeb(todo), PizzaWeb(pizza)] + extra
         }
-        let first = try server()
+        let first = try TestServer(modules: try modules(), backend: backend, directory: directory)
         let runtime = first.runtime
         let (ids, cut) = try await first.run { client in
-            // A history: todos added, amended, moved up, completed (a mail each), abandoned; and 20,000
-            // events of another category, which the read models read past without a write.
+            // A history: todos added, amended, moved up, completed (a mail each), abandoned; and events of
+            // another category.
             var ids: [String] = []
             for n in 0..<60 {
                 let id = newId()
@@ -48,14 +57,21 @@ import Testing
             for id in ids[20..<25] { _ = try await client.send(.put, "/todo/\(id)/moveup", json: "{}") }
             _ = try await client.send(.put, "/todo/\(ids[30])", json: #"{"title": "Task 30, renamed"}"#)
             let noise = try StreamName(category: "noise", id: "replay")
-            for _ in 0..<20 {
+            for _ in 0..<(count / 1_000) {
                 let events = (0..<1_000).map { _ in NewEvent(id: UUID(), type: "Noise", data: Data("{}".utf8)) }
                 try await runtime.store.append(events, to: noise, expecting: .any)
             }
             _ = try await client.send(.post, "/todo/\(ids[40])/complete", json: #"{"completed_on": "2026-12-01"}"#)
+            for _ in 0..<3 { #expect(try await client.send(.post, "/pizza/orders", json: Self.pizza).status == 202) }
+            try await eventually(timeout: .seconds(30), "three pizzas delivered") {
+                (try await client.get("/pizza/customers/ann/orders").json?.arrayValue ?? []).filter { $0["status"] == "delivered" }.count == 3
+            }
             let cut = try await runtime.store.headPosition()
             try await Self.settled(runtime)
             #expect(try FileMailbox.read(path: mailbox).count == 11)
+            #expect(try FileMailbox.read(path: courier).count == 3)
+            #expect(deliveries.value == 14)
+            let kitchenEvents = try await Self.count(category: "pizza", in: runtime.store)
 
             // What the outside world has seen, and the reactor's place in the log.
             let mails = try FileMailbox.read(path: mailbox).count
@@ -125,9 +141,16 @@ import Testing
 
             // Nothing reached the outside world again: no mail, no new notification, the reactor read
             // each event once.
+            // The pizza orders rebuilt too, and read as of a position: no order moves, no courier is called.
+            try await runtime.rebuild("pizza_orders")
+            #expect(try await client.get("/pizza/kitchen?as_of=\(cut.rawValue)").status == 200)
+            #expect(try await client.get("/pizza/customers/ann/orders?as_of=\(cut.rawValue)").json?.arrayValue?.count == 3)
             try await Self.settled(runtime)
             #expect(try FileMailbox.read(path: mailbox).count == mails)
             #expect(try await Self.notifications(runtime.store) == notifications)
+            #expect(try FileMailbox.read(path: courier).count == 3)
+            #expect(deliveries.value == 14, "no delivery was attempted again")
+            #expect(try await Self.count(category: "pizza", in: runtime.store) == kitchenEvents)
             let processedSince = notifier.currentStatus.processed - notifierProcessed
             let newEvents = Int(try await runtime.store.headPosition().rawValue - settledAt.rawValue)
             #expect(processedSince == newEvents, "the notifier read \(processedSince) events for \(newEvents) new ones")
@@ -147,9 +170,8 @@ import Testing
 
         // 4. A runtime with a read model new to this log catches up from 0, and sends nothing.
         let mails = try FileMailbox.read(path: mailbox).count
-        let second = try TestServer(
-            modules: [TodoWeb(TodoModule(mailSink: try FileMailbox(path: mailbox, today: { "2026-11-22" }))), TallyOfTodos()],
-            backend: backend, directory: directory)
+        let kitchenEvents = try await Self.count(category: "pizza", in: runtime.store)
+        let second = try TestServer(modules: try modules([TallyOfTodos()]), backend: backend, directory: directory)
         try await second.run { client in
             let head = try await second.runtime.store.headPosition()
             #expect(await second.runtime.waitForReadModel("todo_tally", toReach: head, timeout: .seconds(60)))
@@ -158,8 +180,28 @@ import Testing
             #expect(added > ids.count && tally.first?["added"]?.integer == Int64(added), "\(tally) for \(added)")
             #expect(try await client.get("/todos/outstanding").status == 200)
             try await Self.settled(second.runtime)
+            // The reactors and process managers went on from their own checkpoints: nothing read again.
+            for subscription in second.runtime.subscriptions where subscription.model == nil {
+                #expect(subscription.runner.currentStatus.processed == 0, "\(subscription.name) read the log again")
+            }
         }
+        #expect(deliveries.value == 14, "no delivery was attempted again")
         #expect(try FileMailbox.read(path: mailbox).count == mails)
+        #expect(try FileMailbox.read(path: courier).count == 3)
+        #expect(try await Self.count(category: "pizza", in: runtime.store) == kitchenEvents)
+    }
+
+    static let pizza = #"{"customer_id": "ann", "sauce": "tomato", "cheese": "mozzarella", "main_topping": "margherita", "extra_toppings": []}"#
+
+    /// How many events of streams in `category` the log holds.
+    static func count(category: String, in store: any EventStore) async throws -> Int {
+        var (count, after) = (0, GlobalPosition.start)
+        while true {
+            let page = try await store.readAll(after: after, limit: 1_000)
+            guard let last = page.last else { return count }
+            count += page.filter { $0.stream.category == category }.count
+            after = last.position
+        }
     }
 
     /// Waits until every subscription of `runtime` has read the whole log.
@@ -234,6 +276,27 @@ final class LoadState: Sendable {
 struct TodoReadModelsOnly: ApplicationModule {
     let name = "todo"
     var readModels: [any SQLReadModel] { TodoModule(mailSink: NoMail()).readModels }
+}
+
+/// Counts deliveries, then hands them on.
+struct CountingSink: MailSink {
+    final class Count: Sendable {
+        let deliveries = Atomic<Int>(0)
+        var value: Int { deliveries.load(ordering: .relaxed) }
+    }
+
+    let inner: any MailSink
+    let count: Count
+
+    init(_ inner: any MailSink, _ count: Count) {
+        self.inner = inner
+        self.count = count
+    }
+
+    func deliver(_ mail: Mail) async throws -> String {
+        count.deliveries.add(1, ordering: .relaxed)
+        return try await inner.deliver(mail)
+    }
 }
 
 struct NoMail: MailSink {
