@@ -373,10 +373,8 @@ def check_read_models(server: ChronicleServer, events: list[dict], figures: Figu
     compare_lists(before, events, figures)
     if not rebuild:
         return
-    # Rebuild every projection and wait until each has processed the whole log again.
-    status = subscriptions(server)
-    head = status["head"]
-    processed = {s["name"]: s["processed"] for s in status["subscriptions"]}
+    # Rebuild every projection (beside the live read model, then swapped in) and wait until each is
+    # swapped in and caught up. A rebuild requested is `building` at once, so "done" is this one's.
     for name in PROJECTIONS.values():
         answer = request(server.port, "POST", f"/admin/api/subscriptions/{name}/rebuild", {}, timeout=15)
         if answer.status != 200:
@@ -386,17 +384,19 @@ def check_read_models(server: ChronicleServer, events: list[dict], figures: Figu
     while True:
         status = subscriptions(server)
         rows = {s["name"]: s for s in status["subscriptions"]}
-        done = all(rows[n]["processed"] >= processed.get(n, 0) + head and rows[n]["checkpoint"] == status["head"]
-                   and rows[n]["state"] == "running" for n in PROJECTIONS.values())
+        phases = {n: (rows[n].get("rebuild") or {}).get("phase") for n in PROJECTIONS.values()}
+        done = all(phases[n] == "done" and rows[n]["checkpoint"] == status["head"] and rows[n]["state"] == "running"
+                   for n in PROJECTIONS.values())
+        failed = [(n, rows[n]["rebuild"].get("error")) for n in PROJECTIONS.values() if phases[n] == "failed"]
         faulted = [n for n in PROJECTIONS.values() if rows[n]["state"] == "faulted"]
-        if faulted:
-            figures.violation(f"rebuild faulted {faulted}: {[rows[n].get('fault') for n in faulted]!r:.400}")
+        if faulted or failed:
+            figures.violation(f"rebuild failed {failed!r:.400} / faulted {faulted}: {[rows[n].get('fault') for n in faulted]!r:.400}")
             return
         if done:
             break
         if time.monotonic() >= deadline:
             figures.violation(f"the rebuild did not finish within {timeout:.0f}s: "
-                              f"{[(n, rows[n]['state'], rows[n]['checkpoint'], rows[n]['processed']) for n in PROJECTIONS.values()]}")
+                              f"{[(n, phases[n], rows[n]['state'], rows[n]['checkpoint']) for n in PROJECTIONS.values()]}")
             return
         time.sleep(0.1)
     after = snapshot_lists(server)

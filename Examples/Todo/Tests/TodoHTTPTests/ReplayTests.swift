@@ -129,6 +129,10 @@ import Testing
             let built = try await client.get("/todos/outstanding?as_of=\(head.rawValue)").json?.arrayValue ?? []
             #expect(rebuilt == built && rebuilt.count >= 44, "\(rebuilt.count) / \(built.count)")
             #expect(try await client.get("/todos/outstanding?as_of=\(head.rawValue + 1)").status == 400)
+            // By time: before the first event, nothing; after the last, the head.
+            let before = try await client.get("/todos/outstanding?as_of=2000-01-01T00:00:00Z")
+            #expect(before.status == 200 && before.json?.arrayValue?.isEmpty == true, "\(before)")
+            #expect(try await client.get("/todos/outstanding?as_of=2999-01-01T00:00:00Z").json?.arrayValue == built)
             #expect(try await client.get("/todos/outstanding?as_of=soon").status == 400)
             #expect(try await client.send(.post, "/admin/api/subscriptions/todo_completed_notifier/rebuild", json: "{}").status == 422)
 
