@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "CartDomain", targets: ["CartDomain"]),
         .executable(name: "chronicle", targets: ["chronicle"]),
         .executable(name: "todo", targets: ["todo"]),
+        .executable(name: "counter-example", targets: ["counter-example"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -32,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // SHA-1 for name-based (version 5) event ids derived from command ids; PostgresNIO needs it anyway.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
+        // `swift package generate-documentation --target Chronicle` (DocC; articles in Sources/Chronicle/Chronicle.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
@@ -211,6 +214,13 @@ let package = Package(
                 // The benchmark's raw baseline: SQLite through its C API.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The library example: Chronicle used as a package would use it (README, "Use Chronicle in your package").
+        .executableTarget(
+            name: "counter-example",
+            dependencies: ["Chronicle", "ChronicleSQLite"],
+            path: "Examples/Counter",
             swiftSettings: swiftSettings
         ),
         // The `todo` CLI: EventSourcery's scripts/request, against a running server.

@@ -63,7 +63,7 @@ public final class PostgresDatabase: Sendable {
             database: configuration.database, tls: .disable)
         direct.options.connectTimeout = .seconds(5)
         self.init(
-            client: PostgresClient(configuration: configuration, backgroundLogger: logger), endpoint: "\(host):\(port)",
+            client: PostgresClient(configuration: configuration, backgroundLogger: ClientLogHandler.filtering(logger)), endpoint: "\(host):\(port)",
             operationTimeout: operationTimeout, directConnection: direct, logger: logger)
     }
 
@@ -509,5 +509,41 @@ extension PostgresQuery {
     /// A query from trusted, constant SQL text (migrations), with no binds.
     init(unsafeSQL sql: String) {
         self.init(unsafeSQL: sql, binds: PostgresBindings())
+    }
+}
+
+/// The PostgreSQL client's background log, without one false alarm: "`PostgresClient.run()` hasn't been
+/// called yet", which the client warns when a connection is asked for before the task that runs it has
+/// started — the usual order when `run()` is started in a task and the database used at once (the lease
+/// simply waits for it). Everything else passes through.
+struct ClientLogHandler: LogHandler {
+    var wrapped: Logger
+
+    var logLevel: Logger.Level {
+        get { wrapped.logLevel }
+        set { wrapped.logLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { wrapped.handler.metadata }
+        set { wrapped.handler.metadata = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { wrapped[metadataKey: key] }
+        set { wrapped[metadataKey: key] = newValue }
+    }
+
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String,
+        line: UInt
+    ) {
+        if level == .warning, message.description.hasPrefix("Trying to lease connection from `PostgresClient`, but") { return }
+        wrapped.handler.log(level: level, message: message, metadata: metadata, source: source, file: file, function: function, line: line)
+    }
+
+    /// `logger`, filtered.
+    static func filtering(_ logger: Logger) -> Logger {
+        Logger(label: logger.label) { _ in ClientLogHandler(wrapped: logger) }
     }
 }

@@ -28,6 +28,9 @@ public protocol ApplicationModule: Sendable {
     /// Registers the module's commands on the runtime's ``CommandBus`` (none by default): the bus is
     /// what `POST /commands/:type` and `chronicle send` reach.
     func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws
+    /// A few words that tell a person which stream `event` belongs to, when the event carries them (a
+    /// todo's title); the admin console's streams list shows the newest one. Nil by default.
+    func summary(of event: RecordedEvent) -> String?
 }
 
 extension ApplicationModule {
@@ -35,6 +38,7 @@ extension ApplicationModule {
     public func reactors(_ context: ModuleContext) -> [any Reactor] { [] }
     public var processManagers: [any ProcessManager] { [] }
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {}
+    public func summary(of event: RecordedEvent) -> String? { nil }
 }
 
 /// What the runtime gives a module's reactors: the process's one event store, and a logger.

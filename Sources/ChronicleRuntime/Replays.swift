@@ -193,3 +193,23 @@ extension ChronicleRuntime {
         return GlobalPosition(rawValue: low)
     }
 }
+
+extension ChronicleRuntime {
+    /// Where the subscription `name` runs, for an operator asking this process to control it while it
+    /// stands by here: the owner another process recorded (PostgreSQL), or that this process runs none.
+    public func whereRuns(_ name: String) async -> String {
+        let here = configuration.runsSubscriptions
+            ? "this process does not own \(name) now"
+            : "this process runs no subscriptions (started with --no-workers), so it does not run \(name)"
+        guard let postgres else {
+            return "\(here): pause or resume it in the process that runs it (a `chronicle serve` without --no-workers on the same file)"
+        }
+        let owner = try? await postgres.database.rows(
+            SQLStatement("SELECT owner, CAST(acquired_at AS TEXT) AS since FROM subscription_owners WHERE name = ?", [.text(name)])
+        ).first
+        guard let owner, let process = owner["owner"]?.text else {
+            return "\(here), and no worker has owned it yet: start `chronicle worker`"
+        }
+        return "\(here): its owner is worker \(process) (since \(owner["since"]?.text ?? "?")); pause or resume it there"
+    }
+}

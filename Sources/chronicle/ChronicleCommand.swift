@@ -25,7 +25,38 @@ struct StorageOptions: ParsableArguments {
     /// The SQLite file: `--database`, or `chronicle.sqlite`.
     var database: String { databasePath ?? "chronicle.sqlite" }
 
-    @Option(help: "Use PostgreSQL at this URL (postgres://user@host:port/database) instead of SQLite. A password in it shows in `ps`: prefer --postgres-password-file.")
+    @OptionGroup var connection: PostgresOptions
+
+    func bootstrapLogging() { connection.bootstrapLogging() }
+
+    /// The PostgreSQL database named by `--postgres`, or by `DATABASE_URL` when `environment` allows it.
+    func postgresDatabase(fromEnvironment environment: Bool) throws -> PostgresDatabase? {
+        try connection.postgresDatabase(fromEnvironment: environment)
+    }
+
+    /// The runtime's backend: PostgreSQL when `postgres` is given, else the SQLite file (checked first:
+    /// a folder that does not exist is an operator's error naming the flag, not a raw file-system error).
+    func backend(postgres: PostgresDatabase?) throws -> ChronicleRuntime.Backend {
+        if let postgres { return .postgres(postgres) }
+        return .sqlite(path: try checkedDatabasePath())
+    }
+
+    /// The SQLite file's path, once its folder is known to exist and to be writable.
+    func checkedDatabasePath() throws -> String {
+        try checkedFilePath(database, role: "the database", flag: "--database")
+    }
+
+    /// Runs `services` (the PostgreSQL client first, when there is one, so that it stops last) until
+    /// SIGTERM or SIGINT; a database that cannot be prepared is an operator's error naming host and port.
+    static func run(_ services: [any Service], logger: Logger) async throws {
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await reportingStorageFailures { try await group.run() }
+    }
+}
+
+/// PostgreSQL's connection options, and the log level: all that `worker` takes besides its applications'.
+struct PostgresOptions: ParsableArguments {
+    @Option(help: "Use PostgreSQL at this URL (postgres://user@host:port/database). A password in it shows in `ps`: prefer --postgres-password-file.")
     var postgres: String?
 
     @Option(help: "Read the PostgreSQL password from this file (its first line), instead of from the URL.")
@@ -63,18 +94,27 @@ struct StorageOptions: ParsableArguments {
             throw OperatorError("\(error) (--postgres or DATABASE_URL)")
         }
     }
+}
 
-    /// The runtime's backend: PostgreSQL when `postgres` is given, else the SQLite file.
-    func backend(postgres: PostgresDatabase?) -> ChronicleRuntime.Backend {
-        postgres.map(ChronicleRuntime.Backend.postgres) ?? .sqlite(path: database)
+/// `path`, once the folder it goes in exists and can be written (where the file does not exist yet);
+/// otherwise an operator's error naming `role` and the flag that changes it.
+func checkedFilePath(_ path: String, role: String, flag: String) throws -> String {
+    let url = URL(fileURLWithPath: path)
+    let folder = url.deletingLastPathComponent().path
+    var isFolder: ObjCBool = false
+    let manager = FileManager.default
+    if manager.fileExists(atPath: path, isDirectory: &isFolder) {
+        guard !isFolder.boolValue else { throw OperatorError("cannot use \(path) as \(role): it is a folder (change \(flag))") }
+        guard manager.isWritableFile(atPath: path) else { throw OperatorError("cannot write \(role) \(path): permission denied (change \(flag))") }
+        return path
     }
-
-    /// Runs `services` (the PostgreSQL client first, when there is one, so that it stops last) until
-    /// SIGTERM or SIGINT; a database that cannot be prepared is an operator's error naming host and port.
-    static func run(_ services: [any Service], logger: Logger) async throws {
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await reportingStorageFailures { try await group.run() }
+    guard manager.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+        throw OperatorError("cannot create \(role) \(path): the folder \(folder) does not exist (create it, or change \(flag))")
     }
+    guard manager.isWritableFile(atPath: folder) else {
+        throw OperatorError("cannot create \(role) \(path): the folder \(folder) is not writable (change \(flag))")
+    }
+    return path
 }
 
 /// Runs `body`, turning storage that cannot be prepared into an operator's error (host, port, reason).
@@ -94,12 +134,15 @@ struct TodoOptions: ParsableArguments {
 
     /// The Todo module, mailing to `--mailbox` or the default mailbox of `backend`.
     func module(for backend: ChronicleRuntime.Backend) throws -> TodoModule {
-        TodoModule(mailSink: try FileMailbox(path: mailbox ?? TodoModule.defaultMailboxPath(for: backend), today: TodoModule.utcToday))
+        let path = try checkedFilePath(mailbox ?? TodoModule.defaultMailboxPath(for: backend), role: "the mailbox", flag: "--mailbox")
+        return TodoModule(mailSink: try FileMailbox(path: path, today: TodoModule.utcToday))
     }
 }
 
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Bring the database schema up to date (PostgreSQL, or the SQLite file).")
+    static let configuration = CommandConfiguration(
+        abstract: "Bring the database schema up to date (PostgreSQL, or the SQLite file).",
+        discussion: "PostgreSQL at --postgres, or at DATABASE_URL when --postgres is not given; otherwise the SQLite file (--database).")
 
     @OptionGroup var storage: StorageOptions
 
@@ -115,7 +158,7 @@ struct Migrate: AsyncParsableCommand {
                 print("PostgreSQL schema at migrations \(try await postgres.appliedMigrations().map(String.init).joined(separator: ", "))")
             }
         } else {
-            _ = try SQLiteDatabase(path: storage.database)
+            _ = try SQLiteDatabase(path: try storage.checkedDatabasePath())
             print("SQLite schema of \(storage.database) is up to date")
         }
     }

@@ -60,7 +60,7 @@ extension StorageOptions {
         bootstrapLogging()
         // DATABASE_URL is read only when no SQLite file was named: `--database` always means that file.
         let postgres = try postgresDatabase(fromEnvironment: databasePath == nil)
-        var configuration = ChronicleRuntime.Configuration(backend: backend(postgres: postgres))
+        var configuration = ChronicleRuntime.Configuration(backend: try backend(postgres: postgres))
         configuration.runsSubscriptions = false
         let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: label))
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -105,7 +105,9 @@ struct PizzaOptions: ParsableArguments {
             case .postgres: "chronicle.courier"
             }
         }()
-        return PizzaModule(step: .milliseconds(max(0, pizzaStepMs)), courier: try FileMailbox(path: path, today: { String(SQLTimestamp(Date()).description.prefix(10)) }))
+        let checked = try checkedFilePath(path, role: "the courier's file", flag: "--courier")
+        return PizzaModule(
+            step: .milliseconds(max(0, pizzaStepMs)), courier: try FileMailbox(path: checked, today: { String(SQLTimestamp(Date()).description.prefix(10)) }))
     }
 }
 

@@ -59,7 +59,7 @@ struct Serve: AsyncParsableCommand {
         // SQLite unless --postgres or --postgres-from-environment is given: a DATABASE_URL in the
         // environment alone does not switch `serve`.
         let postgres = try storage.postgresDatabase(fromEnvironment: postgresFromEnvironment)
-        let backend = storage.backend(postgres: postgres)
+        let backend = try storage.backend(postgres: postgres)
         var configuration = ChronicleRuntime.Configuration(backend: backend)
         configuration.runsSubscriptions = !noWorkers
         // Every application this server hosts, one line each.
@@ -75,7 +75,19 @@ struct Serve: AsyncParsableCommand {
             [host] port in
             logger.notice("Chronicle is serving", metadata: ["url": "http://\(host):\(port)", "database": "\(where_)"])
         }
-        try await reportingStorageFailures { try await app.runService() }
+        do {
+            try await reportingStorageFailures { try await app.runService() }
+        } catch where Self.isAddressInUse(error) {
+            throw OperatorError(
+                "port \(port) on \(host) is in use (another `chronicle serve`?): stop what holds it, or choose another with --port (0 picks a free one)")
+        }
+    }
+
+    /// Whether `error` is the listening socket's bind failing because the address is taken (NIO's
+    /// `IOError` for `EADDRINUSE`, recognised by its errno: this target does not link NIO directly).
+    static func isAddressInUse(_ error: any Error) -> Bool {
+        let text = String(describing: error)
+        return text.contains("errno: \(EADDRINUSE))") || text.contains("Address already in use")
     }
 
     /// The admin credential: `--admin-token-file`, else `CHRONICLE_ADMIN_TOKEN`, else none.

@@ -10,9 +10,12 @@ import Logging
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the read models, reactors and process managers of every application on PostgreSQL, sharing them with other workers.",
-        discussion: "Each projection or reactor is owned by one live worker at a time; a survivor takes over within seconds when its owner dies.")
+        discussion: """
+            Needs PostgreSQL: --postgres URL, or DATABASE_URL when --postgres is not given. Each projection or reactor is owned by \
+            one live worker at a time; a survivor takes over within seconds when its owner dies.
+            """)
 
-    @OptionGroup var storage: StorageOptions
+    @OptionGroup var storage: PostgresOptions
 
     @OptionGroup var todo: TodoOptions
 
@@ -23,10 +26,10 @@ struct Worker: AsyncParsableCommand {
     func run() async throws {
         storage.bootstrapLogging()
         guard let postgres = try storage.postgresDatabase(fromEnvironment: true) else {
-            throw ValidationError("a worker needs PostgreSQL: pass --postgres URL or set DATABASE_URL")
+            throw OperatorError("a worker needs PostgreSQL: pass --postgres URL or set DATABASE_URL")
         }
         let logger = Logger(label: "chronicle.worker")
-        let backend = storage.backend(postgres: postgres)
+        let backend = ChronicleRuntime.Backend.postgres(postgres)
         // Every application this worker runs, one line each.
         let modules: [any ApplicationModule] = [
             try todo.module(for: backend),

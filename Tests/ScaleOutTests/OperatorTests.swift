@@ -36,6 +36,55 @@ struct OperatorTests {
         }
     }
 
+    /// A file or a port that cannot be had is said in plain words, with the flag that changes it.
+    @Test func aBadPathOrABusyPortIsSaidPlainlyWithTheFlagToChange() async throws {
+        let directory = try TemporaryDirectory()
+        for (arguments, words) in [
+            (["--database", "/nonexistent/dir/x.sqlite"], "cannot create the database /nonexistent/dir/x.sqlite: the folder /nonexistent/dir does not exist (create it, or change --database)"),
+            (["--database", directory.path("c.sqlite"), "--mailbox", "/nonexistent/dir/m.mailbox"], "the folder /nonexistent/dir does not exist (create it, or change --mailbox)"),
+            (["--database", directory.path("c.sqlite"), "--courier", directory.url.path], "it is a folder (change --courier)"),
+        ] {
+            let serve = try ChronicleProcess(["serve", "--port", "0"] + arguments, directory: directory, name: "bad-path")
+            let status = await serve.waitForExit(timeout: .seconds(60))
+            #expect(status != nil && status != 0, "\(arguments)")
+            #expect(serve.log.contains(words) && !serve.log.contains("NSCocoaErrorDomain"), "\(arguments): \(serve.log)")
+        }
+
+        let first = try ChronicleProcess(["serve", "--port", "0", "--database", directory.path("a.sqlite")], directory: directory, name: "first")
+        await eventually(timeout: .seconds(60), "the first server is up") { first.log.contains("Chronicle is serving") }
+        let port = try #require(first.log.split(separator: "url=http://127.0.0.1:").dropFirst().first?.prefix { $0.isNumber })
+        let second = try ChronicleProcess(["serve", "--port", String(port), "--database", directory.path("b.sqlite")], directory: directory, name: "second")
+        let status = await second.waitForExit(timeout: .seconds(60))
+        #expect(status != nil && status != 0)
+        #expect(second.log.contains("port \(port) on 127.0.0.1 is in use") && second.log.contains("--port"), "\(second.log)")
+        #expect(!second.log.contains("errno"), "\(second.log)")
+        first.kill(SIGTERM)
+        _ = await first.waitForExit(timeout: .seconds(30))
+    }
+
+    /// `--help` lists the options a command uses and the environment it reads; no start-up race is logged.
+    @Test func helpTextsSayWhatACommandReads() async throws {
+        let directory = try TemporaryDirectory()
+        func help(_ command: String) async throws -> String {
+            let process = try ChronicleProcess([command, "--help"], directory: directory, name: "\(command)-help")
+            #expect(await process.waitForExit(timeout: .seconds(30)) == 0)
+            return process.log
+        }
+        let worker = try await help("worker")
+        #expect(worker.contains("DATABASE_URL") && worker.contains("--postgres") && !worker.contains("--database"), "\(worker)")
+        let migrate = try await help("migrate")
+        #expect(migrate.contains("DATABASE_URL") && migrate.contains("--database") && !migrate.contains("--mailbox"), "\(migrate)")
+        let serve = try await help("serve")
+        #expect(serve.contains("DATABASE_URL") && serve.contains("CHRONICLE_ADMIN_TOKEN"), "\(serve)")
+
+        let url = try ScaleOut.requireURL()
+        for _ in 0..<4 {
+            let migrate = try ChronicleProcess(["migrate"], directory: directory, name: "migrate", environment: ["DATABASE_URL": url])
+            #expect(await migrate.waitForExit(timeout: .seconds(60)) == 0, "\(migrate.log)")
+            #expect(!migrate.log.contains("hasn't been called yet"), "\(migrate.log)")
+        }
+    }
+
     @Test func servingBeyondLoopbackWithoutAnAdminCredentialRefusesToStart() async throws {
         let directory = try TemporaryDirectory()
         let serve = try ChronicleProcess(

@@ -101,6 +101,37 @@ def test_a_commands_stream_and_event_show_up(admin_page: AdminPage, server: Serv
     wait_until(lambda: "v2" in page.find(f'#streams li[data-name="{stream}"] .stream-version').text, timeout=2)
 
 
+def test_a_todo_is_found_by_its_title(admin_page: AdminPage, server: Server):
+    server.add_todo("Call Bob")
+    milk = server.add_todo("Buy milk")
+    server.add_todo("Walk the dog")
+    assert server.request("PUT", f"/todo/{milk}", {"due_date": "2026-12-24"}).status == 200
+    order = server.request("POST", "/pizza/orders", {"customer_id": "ann", "sauce": "tomato", "cheese": "mozzarella",
+                                                      "main_topping": "margherita", "extra_toppings": []})
+    assert order.status == 202, order
+    page = admin_page.open()
+    wait_until(lambda: len(page.find_all("#streams li")) == 4, message="four streams listed")
+    page.find("#stream-filter").send_keys("MILK")
+    wait_until(lambda: [li.get_attribute("data-name") for li in page.find_all("#streams li")] == [f"todo-{milk}"],
+               message="the todo found by its title")
+    item = page.find(f'#streams li[data-name="todo-{milk}"]')
+    # Its title, although its last event (an amendment of the due date) does not carry it.
+    assert item.find_element(By.CSS_SELECTOR, ".stream-summary").text == "Buy milk"
+    assert item.find_element(By.CSS_SELECTOR, ".stream-meta").text == "todo · TodoAmended"
+    item.find_element(By.CSS_SELECTOR, "a").click()
+    wait_until(lambda: len(cards(page)) == 2, message="the todo's two events")
+    # By category.
+    page.find("#stream-filter").clear()
+    page.driver.execute_script("""
+        const f = document.getElementById('stream-filter'); f.dispatchEvent(new Event('input'));
+        const c = document.getElementById('stream-category'); c.value = 'pizza'; c.dispatchEvent(new Event('change'));""")
+    wait_until(lambda: [li.get_attribute("data-name").split("-")[0] for li in page.find_all("#streams li")] == ["pizza"],
+               message="the pizza stream alone")
+    assert page.find("#stream-count").text == "1 of 4 streams"
+    api = server.get_json("/admin/api/streams?q=walk")
+    assert [s["summary"] for s in api["streams"]] == ["Walk the dog"] and "todo" in api["categories"], api
+
+
 def test_stream_filter(admin_page: AdminPage, server: Server):
     ids = [server.add_todo(f"Todo {i}") for i in range(4)]
     page = admin_page.open()
@@ -390,7 +421,8 @@ def test_console_controls_are_labelled(admin_page: AdminPage, server: Server):
     for element in page.find_all("input, button, a, select, textarea"):
         if element.is_displayed():
             assert element.accessible_name.strip(), element.get_attribute("outerHTML")[:160]
-    assert page.find("#stream-filter").accessible_name == "Filter streams by name"
+    assert page.find("#stream-filter").accessible_name == "Search streams by name, category, last event type or summary"
+    assert page.find("#stream-category").accessible_name == "Streams of one category"
 
 
 # ---------------------------------------------------------------- hostile input

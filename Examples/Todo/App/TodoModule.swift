@@ -38,6 +38,16 @@ public struct TodoModule: ApplicationModule {
         CommandHandler(store: runtime.store, codec: TodoEventCodec(), maxAttempts: maxCommandAttempts)
     }
 
+    /// A todo's title, from the events that set it.
+    public func summary(of event: RecordedEvent) -> String? {
+        guard event.stream.category == Todo.category.name else { return nil }
+        switch try? TodoEventCodec().decode(event) {
+        case .added(let details)?: return details.title
+        case .amended(let amendment)?: if case .set(let title) = amendment.title { return title } else { return nil }
+        default: return nil
+        }
+    }
+
     /// The todos of `list`, as its read model in `runtime` holds them now.
     public static func todos(_ list: TodoReadModel.List, in runtime: ChronicleRuntime) async throws -> [TodoItem] {
         TodoReadModel.items(try await runtime.queries.rows(TodoReadModel(list).query))

@@ -20,6 +20,7 @@ public struct TodoWeb: HTTPModule {
     public var name: String { todo.name }
     public var readModels: [any SQLReadModel] { todo.readModels }
     public func reactors(_ context: ModuleContext) -> [any Reactor] { todo.reactors(context) }
+    public func summary(of event: RecordedEvent) -> String? { todo.summary(of: event) }
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         try todo.registerCommands(on: bus, runtime: runtime)
     }

@@ -110,7 +110,7 @@ public final class CommandBus: Sendable {
     /// Whether commands named `type` may be sent from outside (see ``register(_:creates:exposed:route:)``).
     public func exposes(_ type: String) -> Bool { routes.withLock { $0[type]?.exposed ?? false } }
 
-    /// Whether accepting a command named `type` creates something (see ``register(_:creates:route:)``).
+    /// Whether accepting a command named `type` creates something (see ``register(_:creates:exposed:route:)``).
     public func creates(_ type: String) -> Bool { routes.withLock { $0[type]?.creates ?? false } }
 
     /// Whether a handler is registered for commands named `type`.

@@ -92,7 +92,7 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
     /// Decides `command` against `stream` and appends what it decided.
     ///
     /// With a client-chosen `commandId`, the command is applied once however often it is sent: its
-    /// events get ids derived from the command id (``Foundation/UUID/event(_:ofCommand:)``), and a
+    /// events get ids derived from the command id (`UUID.event(_:ofCommand:)`), and a
     /// command whose first event is stored already is answered with the events it stored then, without
     /// being decided again. (A rejection stores nothing, so a rejected command sent again is decided
     /// again.) A command id already used on another stream is refused

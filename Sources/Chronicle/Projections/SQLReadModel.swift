@@ -1,7 +1,7 @@
 import Foundation
 
 /// A value bound to a `?` placeholder of a ``SQLStatement``, or read back from a row: the same value
-/// comes back from every backend (``SQLValueContract`` in ChronicleTesting checks each one).
+/// comes back from every backend (`SQLValueContract` in ChronicleTesting checks each one).
 ///
 /// Declare columns with the shared dialect's types and each kind round-trips exactly:
 ///
@@ -11,7 +11,7 @@ import Foundation
 /// | ``double(_:)`` | `DOUBLE PRECISION` | REAL | `float8` |
 /// | ``decimal(_:)`` | `DECIMAL` or `NUMERIC(p, s)` | the decimal's digits, as a BLOB (exact) | `numeric` |
 /// | ``bool(_:)`` | `BOOLEAN` | 0 or 1, read back by the column's declared type | `bool` |
-/// | ``text(_:)`` | `TEXT` | TEXT | `text` |
+/// | ``text(_:)-enum.case`` | `TEXT` | TEXT | `text` |
 /// | ``timestamp(_:)`` | `TIMESTAMPTZ` | ISO 8601 text in UTC, to the microsecond | `timestamptz` |
 /// | ``null`` | any | NULL | NULL |
 ///

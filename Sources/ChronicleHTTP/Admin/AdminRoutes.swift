@@ -52,7 +52,14 @@ struct AdminRoutes {
             guard let runner = monitor.runners.first(where: { $0.name == name }) else {
                 throw APIError(.notFound, "no subscription named \"\(name.prefix(80))\"")
             }
-            switch context.parameters.get("action") {
+            let action = context.parameters.get("action")
+            // Pause and resume act on the runner of this process: where another process runs the
+            // subscription (or none does), say so rather than pretend. A rebuild is carried out here,
+            // whoever runs the subscription: its swap is safe beside the owner.
+            if action == "pause" || action == "resume", runner.currentStatus.state == .standby {
+                throw APIError(.conflict, await runtime.whereRuns(name))
+            }
+            switch action {
             case "pause": runner.pause()
             case "resume": runner.resume()
             case "rebuild":
@@ -119,9 +126,69 @@ struct AdminRoutes {
             }
             return JSONBody.response(.ok, ReadModelBody(name: name, asOf: position.rawValue, head: head.rawValue, tables: tables))
         }
+        // The streams a person can pick from: most recently written first, each with its category, its last
+        // event's type and a summary its module gives (a todo's title); `?category=` and `?q=` (any of
+        // name, category, type, summary, case-insensitive) narrow it. At most `?limit=` (200) rows.
+        router.get("/admin/api/streams") { request, _ in
+            let needle = request.uri.queryParameters.get("q").map { String($0).lowercased() } ?? ""
+            let category: String? = request.uri.queryParameters.get("category").flatMap { $0.isEmpty ? nil : String($0) }
+            let limit = try request.limit(default: 200)
+            var all: [StreamInfo] = []
+            var after: StreamName?
+            while all.count < 10_000 {
+                let page = try await store.streams(after: after, limit: 1_000)
+                all += page
+                guard page.count == 1_000, let last = page.last else { break }
+                after = last.name
+            }
+            let categories = Set(all.map(\.name.category)).sorted()
+            var rows: [StreamRow] = []
+            for info in all.sorted(by: { $0.lastPosition > $1.lastPosition }) where category == nil || info.name.category == category {
+                let events = try await store.read(info.name, from: 1, direction: .forwards, limit: 1_000)
+                let summary = events.reversed().lazy.compactMap { event in runtime.modules.lazy.compactMap { $0.summary(of: event) }.first }.first
+                let row = StreamRow(info, lastType: events.last?.type, summary: summary)
+                if !needle.isEmpty, ![row.name, row.category, row.lastType ?? "", row.summary ?? ""].contains(where: { $0.lowercased().contains(needle) }) {
+                    continue
+                }
+                rows.append(row)
+                if rows.count >= limit { break }
+            }
+            return JSONBody.response(.ok, StreamsListBody(streams: rows, categories: categories))
+        }
         router.get("/admin/api/history") { _, _ in
             JSONBody.response(.ok, HistoryBody(intervalSeconds: monitor.interval.components.seconds, samples: monitor.history))
         }
+    }
+}
+
+/// The admin console's streams list.
+struct StreamsListBody: Encodable {
+    let streams: [StreamRow]
+    let categories: [String]
+}
+
+/// One stream as the console lists it.
+struct StreamRow: Encodable {
+    let name: String
+    let category: String
+    let version: Int64
+    let lastPosition: Int64
+    let lastWrittenAt: String
+    let lastType: String?
+    let summary: String?
+
+    init(_ info: StreamInfo, lastType: String?, summary: String?) {
+        name = info.name.description
+        category = info.name.category
+        version = info.version
+        lastPosition = info.lastPosition.rawValue
+        lastWrittenAt = EventBody.timestamp(info.lastWrittenAt)
+        self.lastType = lastType
+        self.summary = summary
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, category, version, lastPosition = "last_position", lastWrittenAt = "last_written_at", lastType = "last_type", summary
     }
 }
 

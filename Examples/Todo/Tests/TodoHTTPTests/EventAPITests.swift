@@ -82,6 +82,28 @@ import Testing
         }
     }
 
+    /// On a server that runs no subscriptions (`serve --no-workers`), pause and resume are refused with
+    /// where the subscription runs; a rebuild is carried out from here all the same.
+    @Test func adminControlsOnAProcessThatDoesNotRunTheSubscriptionSaySo() async throws {
+        let harness = try await Harness(workers: false)
+        try await harness.run { client in
+            _ = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "x"}"#)
+            for action in ["pause", "resume"] {
+                let answer = try await client.send(.post, "/admin/api/subscriptions/todo_board/\(action)")
+                #expect(answer.status == 409 && answer.error?.contains("--no-workers") == true, "\(action): \(answer)")
+            }
+            #expect(harness.service.readModels[.board]?.currentStatus.state == .standby)
+            #expect(try await client.send(.post, "/admin/api/subscriptions/todo_board/rebuild").status == 200)
+            let rebuilt = await eventually("rebuilt from this process") {
+                let rows = (try? await client.get("/admin/api/subscriptions")["subscriptions"]?.arrayValue) ?? []
+                return rows.first { $0["name"] == "todo_board" }?["rebuild"]?["phase"] == "done"
+            }
+            #expect(rebuilt)
+            // Built here, swapped in: the board shows the todo although no runner ran.
+            #expect(try await client.get("/todos/board").json?.arrayValue?.count == 1)
+        }
+    }
+
     @Test func adminAPIShowsAndControlsSubscriptions() async throws {
         let harness = try await Harness()
         try await harness.run { client in

@@ -24,6 +24,7 @@
     chartSummary: byId('chart-summary'),
     chartLegend: byId('chart-legend'),
     streamFilter: byId('stream-filter'),
+    streamCategory: byId('stream-category'),
     streamCount: byId('stream-count'),
     streams: byId('streams'),
     inspectorTitle: byId('inspector-title'),
@@ -327,8 +328,10 @@
 
   async function loadStreams() {
     try {
-      const answer = await api('GET', '/streams?limit=1000');
+      // With each stream's category, last event type and summary (a todo's title), to search by.
+      const answer = await api('GET', '/admin/api/streams?limit=1000');
       streams = answer.streams || [];
+      updateCategories(answer.categories || []);
       renderStreams();
       clearError('streams');
     } catch (e) {
@@ -342,11 +345,31 @@
     streamsTimer = setTimeout(() => { streamsTimer = null; loadStreams(); }, 250);
   }
 
+  function updateCategories(categories) {
+    const select = els.streamCategory;
+    const current = [...select.options].slice(1).map((o) => o.value);
+    if (JSON.stringify(current) === JSON.stringify(categories)) return;
+    const chosen = select.value;
+    const all = el('option', null, 'All categories');
+    all.value = '';
+    select.replaceChildren(all, ...categories.map((c) => { const o = el('option', null, c); o.value = c; return o; }));
+    select.value = categories.includes(chosen) ? chosen : '';
+  }
+
+  /** Whether `stream` matches the search box (name, category, last event type or summary) and the category. */
+  function streamMatches(stream, needle, category) {
+    if (category && stream.category !== category) return false;
+    if (!needle) return true;
+    return [stream.name, stream.category, stream.last_type, stream.summary]
+      .some((text) => text && text.toLowerCase().includes(needle));
+  }
+
   function renderStreams() {
     const needle = els.streamFilter.value.trim().toLowerCase();
+    const category = els.streamCategory.value;
     // Most recently written first: that is usually the one being looked for.
     const shown = streams
-      .filter((s) => !needle || s.name.toLowerCase().includes(needle))
+      .filter((s) => streamMatches(s, needle, category))
       .sort((a, b) => b.last_position - a.last_position);
     const existing = new Map([...els.streams.children].map((li) => [li.dataset.name, li]));
     let cursor = els.streams.firstElementChild;
@@ -356,11 +379,16 @@
         li = el('li');
         li.dataset.name = stream.name;
         const a = link(`#/streams/${enc(stream.name)}`, 'stream-link');
-        a.append(el('span', 'stream-name', stream.name), el('span', 'stream-version'), el('span', 'stream-time'));
+        a.append(el('span', 'stream-summary'), el('span', 'stream-name', stream.name), el('span', 'stream-version'),
+          el('span', 'stream-time'), el('span', 'stream-meta'));
         li.append(a);
       }
-      if (li.dataset.position !== String(stream.last_position)) {
+      const signature = `${stream.last_position} ${stream.summary || ''}`;
+      if (li.dataset.signature !== signature) {
+        li.dataset.signature = signature;
         li.dataset.position = stream.last_position;
+        li.querySelector('.stream-summary').textContent = stream.summary || '';
+        li.querySelector('.stream-meta').textContent = [stream.category, stream.last_type].filter(Boolean).join(' · ');
         li.querySelector('.stream-version').textContent = `v${stream.version}`;
         li.querySelector('.stream-version').title = `Version ${stream.version}, last at position ${stream.last_position}`;
         li.querySelector('.stream-time').replaceChildren(timeNode(stream.last_written_at));
@@ -373,7 +401,7 @@
       cursor.remove();
       cursor = next;
     }
-    els.streamCount.textContent = needle
+    els.streamCount.textContent = needle || category
       ? `${shown.length} of ${streams.length} streams`
       : `${streams.length} stream${streams.length === 1 ? '' : 's'}`;
     markSelectedStream();
@@ -390,6 +418,7 @@
   }
 
   els.streamFilter.addEventListener('input', renderStreams);
+  els.streamCategory.addEventListener('change', renderStreams);
 
   // ---------------------------------------------------------------- the global log
 
@@ -511,8 +540,13 @@
     if (rebuild) updateRebuild(rebuild, tr.querySelector('button.rebuild'), sub.rebuild);
     const pause = tr.querySelector('button.pause');
     const resume = tr.querySelector('button.resume');
-    pause.disabled = sub.state === 'paused' || sub.state === 'stopped';
-    resume.disabled = sub.state === 'running' || sub.state === 'starting';
+    // A subscription this process does not run (another process owns it, or none does) is paused and
+    // resumed where it runs; a rebuild is carried out from here all the same.
+    const elsewhere = sub.state === 'standby';
+    pause.disabled = elsewhere || sub.state === 'paused' || sub.state === 'stopped';
+    resume.disabled = elsewhere || sub.state === 'running' || sub.state === 'starting';
+    const why = elsewhere ? 'This process does not run it: pause or resume it in the process that does' : '';
+    if (pause.title !== why) { pause.title = why; resume.title = why; }
   }
 
   /** A rebuild beside the live read model: a progress bar while it runs, then how it ended. */
