@@ -109,8 +109,9 @@ class Response:
 class Server:
     """One `chronicle serve` process on a temp database."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, extra_args: list[str] | None = None):
         self.workdir = workdir
+        self.extra_args = extra_args or []
         self.database = workdir / "chronicle.sqlite"
         self.port = free_port()
         self.process: subprocess.Popen | None = None
@@ -128,6 +129,7 @@ class Server:
         command = [str(CHRONICLE_BIN), "serve", "--port", str(self.port), "--database", str(self.database), "--pizza-step-ms", "300"]
         if PUBLIC_DIR:
             command += ["--public-dir", PUBLIC_DIR]
+        command += self.extra_args
         self.starts += 1
         log = open(self.log_path, "ab")
         log.write(f"\n==== start {self.starts}: {' '.join(command)}\n".encode())

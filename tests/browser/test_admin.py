@@ -330,6 +330,28 @@ def test_a_stream_is_reverted_from_the_console(admin_page: AdminPage, server: Se
     wait_until(lambda: len(cards(page)) == 5, message="the stream's five events")
 
 
+def test_a_web_only_server_disables_what_it_cannot_do(browser, tmp_path):
+    """`serve --no-workers` runs no subscription: pause and resume are disabled (the API answers 409
+    saying so); a rebuild is carried out from here all the same."""
+    web = Server(tmp_path, extra_args=["--no-workers"])
+    web.start()
+    try:
+        web.add_todo("Buy milk")
+        page = AdminPage(browser, web).open()
+        wait_until(lambda: row_state(page, "todo_board") == "standby", message="standing by")
+        for action in ("pause", "resume"):
+            button = row(page, "todo_board").find_element(By.CSS_SELECTOR, f"button.{action}")
+            assert not button.is_enabled() and "does not run it" in button.get_attribute("title")
+            answer = web.request("POST", f"/admin/api/subscriptions/todo_board/{action}", {})
+            assert answer.status == 409 and "--no-workers" in answer.json["error"], answer
+        row(page, "todo_board").find_element(By.CSS_SELECTOR, "button.rebuild").click()
+        wait_until(lambda: "Rebuilt and swapped in: 1 / 1 events"
+                   in row(page, "todo_board").find_element(By.CSS_SELECTOR, ".rebuild").text, timeout=10)
+        assert [t["title"] for t in web.board()] == ["Buy milk"]
+    finally:
+        web.stop()
+
+
 def test_refused_action_is_shown(admin_page: AdminPage, server: Server):
     page = admin_page.open()
     # A row for a subscription the server does not have, clicked before the next poll removes it.
