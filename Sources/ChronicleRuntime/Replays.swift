@@ -27,23 +27,19 @@ final class Replays: Sendable {
     func end(_ name: String) { _ = state.withLock { $0.running.remove(name) } }
 
     /// The build for `key`, started by `start` unless one is kept; the oldest beyond the kept number is
-    /// discarded.
+    /// let go of (its file goes when the last query reading it is done: ``SQLiteReplica``'s deinit).
     func pointInTime(_ key: String, start: @escaping @Sendable () async throws -> SQLiteReplica) -> Task<SQLiteReplica, any Error> {
-        let (build, evicted) = state.withLock { state -> (Task<SQLiteReplica, any Error>, [Task<SQLiteReplica, any Error>]) in
+        state.withLock { state in
             if let index = state.pointsInTime.firstIndex(where: { $0.key == key }) {
                 let kept = state.pointsInTime.remove(at: index)
                 state.pointsInTime.append(kept)
-                return (kept.build, [])
+                return kept.build
             }
             let build = Task { try await start() }
             state.pointsInTime.append((key, build))
-            let excess = max(0, state.pointsInTime.count - Self.keptPointsInTime)
-            let evicted = state.pointsInTime.prefix(excess).map(\.build)
-            state.pointsInTime.removeFirst(excess)
-            return (build, evicted)
+            state.pointsInTime.removeFirst(max(0, state.pointsInTime.count - Self.keptPointsInTime))
+            return build
         }
-        for old in evicted { Task { try? await old.value.discard() } }
-        return build
     }
 
     /// Forgets a build that failed, so that the next query tries again.

@@ -95,6 +95,8 @@ public final class SQLiteReplica: ReadModelReplica {
             try db.run(model.createStatements)
             for table in tables {
                 let quoted = "\"" + table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                // Emptied first: creating a table may seed rows, which the replica holds too.
+                try db.execute(sql: "DELETE FROM main.\(quoted)")
                 try db.execute(sql: "INSERT INTO main.\(quoted) SELECT * FROM replica.\(quoted)")
             }
             try SQLiteCheckpointStore.store(mine, for: model.name, db)
@@ -103,6 +105,12 @@ public final class SQLiteReplica: ReadModelReplica {
 
     public func discard() async {
         try? queue.close()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// A replica nobody holds any more (a point-in-time build the runtime let go of, once the last query
+    /// reading it is done) takes its file with it.
+    deinit {
         try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -2,6 +2,7 @@ import Chronicle
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Synchronization
 import ChronicleRuntime
 
 /// The admin console's API: subscriptions with their state and lag, their controls, and the history
@@ -17,6 +18,8 @@ struct AdminRoutes {
     let reverts: RevertRegistry
     /// The runtime: rebuilds and read models as of a position.
     let runtime: ChronicleRuntime
+    /// Each stream's last event type and summary, read once per new version.
+    let summaries = StreamSummaries()
 
     func register(on router: RouteTable) {
         // The router treats /admin and /admin/ alike: redirect the first, and leave the second to the
@@ -144,9 +147,7 @@ struct AdminRoutes {
             let categories = Set(all.map(\.name.category)).sorted()
             var rows: [StreamRow] = []
             for info in all.sorted(by: { $0.lastPosition > $1.lastPosition }) where category == nil || info.name.category == category {
-                let events = try await store.read(info.name, from: 1, direction: .forwards, limit: 1_000)
-                let summary = events.reversed().lazy.compactMap { event in runtime.modules.lazy.compactMap { $0.summary(of: event) }.first }.first
-                let row = StreamRow(info, lastType: events.last?.type, summary: summary)
+                let row = try await summaries.row(for: info, store: store, modules: runtime.modules)
                 if !needle.isEmpty, ![row.name, row.category, row.lastType ?? "", row.summary ?? ""].contains(where: { $0.lowercased().contains(needle) }) {
                     continue
                 }
@@ -167,28 +168,48 @@ struct StreamsListBody: Encodable {
     let categories: [String]
 }
 
-/// One stream as the console lists it.
+/// One stream as the console lists it: `/streams`' fields, plus its category, last event type and summary.
 struct StreamRow: Encodable {
-    let name: String
+    let stream: StreamBody
     let category: String
-    let version: Int64
-    let lastPosition: Int64
-    let lastWrittenAt: String
     let lastType: String?
     let summary: String?
 
-    init(_ info: StreamInfo, lastType: String?, summary: String?) {
-        name = info.name.description
-        category = info.name.category
-        version = info.version
-        lastPosition = info.lastPosition.rawValue
-        lastWrittenAt = EventBody.timestamp(info.lastWrittenAt)
-        self.lastType = lastType
-        self.summary = summary
+    var name: String { stream.name }
+
+    enum CodingKeys: String, CodingKey { case category, lastType = "last_type", summary }
+
+    func encode(to encoder: any Encoder) throws {
+        try stream.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(category, forKey: .category)
+        try c.encode(lastType, forKey: .lastType)
+        try c.encode(summary, forKey: .summary)
+    }
+}
+
+/// Each stream's last event type and summary, as of the version last listed: the console polls the
+/// list, and a stream is read again only when it has grown — and then only its new events (at most the
+/// newest 1,000), newest first.
+final class StreamSummaries: Sendable {
+    private struct Known {
+        var version: StreamVersion
+        var lastType: String?
+        var summary: String?
     }
 
-    enum CodingKeys: String, CodingKey {
-        case name, category, version, lastPosition = "last_position", lastWrittenAt = "last_written_at", lastType = "last_type", summary
+    private let known = Mutex<[StreamName: Known]>([:])
+
+    func row(for info: StreamInfo, store: any EventStore, modules: [any ApplicationModule]) async throws -> StreamRow {
+        var entry = known.withLock { $0[info.name] } ?? Known(version: 0)
+        if entry.version != info.version {
+            let unread = max(1, min(1_000, Int(info.version - entry.version)))
+            let newest = try await store.read(info.name, from: info.version, direction: .backwards, limit: unread)
+            let summary = newest.lazy.compactMap { event in modules.lazy.compactMap { $0.summary(of: event) }.first }.first
+            entry = Known(version: info.version, lastType: newest.first?.type ?? entry.lastType, summary: summary ?? entry.summary)
+            known.withLock { [entry] in $0[info.name] = entry }
+        }
+        return StreamRow(stream: StreamBody(info), category: info.name.category, lastType: entry.lastType, summary: entry.summary)
     }
 }
 
