@@ -63,9 +63,14 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             default: error.body ?? error.status.reasonPhrase
             }
             return JSONBody.error(error.status, message)
+        case let error as CommandError:
+            switch error {
+            case .commandIdReused: return JSONBody.error(.conflict, error.description)
+            case .unreadableEvent: return JSONBody.error(.unprocessableContent, error.description)
+            }
         case let error as EventStoreError:
             switch error {
-            case .wrongExpectedVersion:
+            case .wrongExpectedVersion, .eventIdReused:
                 return JSONBody.error(.conflict, error.description)
             case .unavailable:
                 logger.warning("storage unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])

@@ -92,7 +92,9 @@ public enum ChronicleServer {
         // Nothing touches the database before the runtime has prepared it (migrations, tables).
         router.add(middleware: ReadinessMiddleware(runtime: runtime))
         for route in routes.routes {
-            router.on(RouterPath(route.path), method: route.method, use: route.handler)
+            // Authorised by the route that answers, not only by the path's spelling (AccessMiddleware).
+            let handler = AccessPolicy.isAdministrative(path: route.path) ? configuration.access.guarding(route.handler) : route.handler
+            router.on(RouterPath(route.path), method: route.method, use: handler)
         }
         return router
     }

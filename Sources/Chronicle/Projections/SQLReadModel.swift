@@ -128,7 +128,9 @@ public struct SQLTimestamp: Hashable, Comparable, Sendable, CustomStringConverti
                 index += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<6 where digits < 6 { micros *= 10 }
+            // Beyond six digits the rest is dropped (truncated to the microsecond); a range digits..<6 with
+            // digits > 6 would trap, so the padding counts up instead.
+            while digits < 6 { micros *= 10; digits += 1 }
         }
         let zone = String(decoding: bytes[index...], as: UTF8.self)
         guard zone == "Z" || zone == "+00:00" || zone == "+00" else { return nil }
