@@ -63,9 +63,77 @@ import Testing
         let store = InMemoryEventStore()
         let command = UUID()
         _ = try await handler(store).handle(.add(5), on: try StreamName("till-3"), commandId: command)
-        await #expect(throws: EventStoreError.self) {
+        await #expect(throws: CommandError.self) {
             _ = try await handler(store).handle(.add(5), on: try StreamName("till-4"), commandId: command)
         }
         #expect(try await store.version(of: try StreamName("till-4")) == 0)
+    }
+
+    /// A command id identifies one command: the same id with another type or body is refused and stores
+    /// nothing; with the same fingerprint it is answered with its first outcome.
+    @Test func aCommandIdSentWithAnotherBodyIsRefused() async throws {
+        let store = InMemoryEventStore()
+        let till = try StreamName("till-5")
+        let id = UUID()
+        let one = CommandIdentity(id: id, fingerprint: CommandIdentity.fingerprint(type: "AddToTill", body: Array(#"{"amount":1}"#.utf8)))
+        let two = CommandIdentity(id: id, fingerprint: CommandIdentity.fingerprint(type: "AddToTill", body: Array(#"{"amount":2}"#.utf8)))
+        let first = try #require(accepted(try await handler(store).handle(.add(1), on: till, identity: one)))
+        await #expect(throws: CommandError.commandIdReused(id, reason: "it was sent with another type or body")) {
+            _ = try await handler(store).handle(.add(2), on: till, identity: two)
+        }
+        #expect(try await store.version(of: till) == 1)
+        let again = try #require(accepted(try await handler(store).handle(.add(1), on: till, identity: one)))
+        #expect(again.position == first.position)
+        #expect(try await store.version(of: till) == 1)
+    }
+
+    /// A process manager's commands derive their events' ids in another namespace than clients' do, so a
+    /// client that sends a process manager's command id first (the id is computable from public event
+    /// ids) neither pre-empts the process's command nor has it answered with the client's outcome.
+    @Test func aClientCannotPreemptAProcessManagersCommandId() async throws {
+        let store = InMemoryEventStore()
+        let till = try StreamName("till-6")
+        let id = UUID.processCommand(0, of: "a_process", causedBy: UUID())
+        let client = CommandIdentity(id: id, origin: .client, fingerprint: CommandIdentity.fingerprint(type: "AddToTill", body: Array("1".utf8)))
+        let process = CommandIdentity(id: id, origin: .process, fingerprint: CommandIdentity.fingerprint(type: "CreditTill", body: Array("7".utf8)))
+        _ = try #require(accepted(try await handler(store).handle(.add(1), on: till, identity: client)))
+        let credited = try #require(accepted(try await handler(store).handle(.add(7), on: till, identity: process)))
+        #expect(credited.events == [.added(7)])
+        #expect(try await handler(store).load(till).state.total == 8)
+        // And the process's command, sent again, still applies once.
+        _ = try await handler(store).handle(.add(7), on: till, identity: process)
+        #expect(try await handler(store).load(till).state.total == 8)
+        #expect(UUID.event(0, ofCommand: id) != UUID.event(0, ofProcessCommand: id))
+    }
+
+    /// A process manager's command sent before process commands had their own namespace (its events
+    /// carry no fingerprint) is still recognised when the process sends it again after an upgrade.
+    @Test func aProcessCommandAppliedBeforeTheUpgradeIsNotAppliedAgain() async throws {
+        let store = InMemoryEventStore()
+        let till = try StreamName("till-7")
+        let id = UUID()
+        _ = try await handler(store).handle(.add(3), on: till, commandId: id)  // as the old code sent it
+        let process = CommandIdentity(id: id, origin: .process, fingerprint: CommandIdentity.fingerprint(type: "AddToTill", body: Array("3".utf8)))
+        _ = try await handler(store).handle(.add(3), on: till, identity: process)
+        #expect(try await handler(store).load(till).state.total == 3)
+    }
+
+    /// Whatever a command stores, its codec can read back: an event that would not decode is refused
+    /// before it is appended (it would stop every read model at it).
+    @Test func anEventTheCodecCannotReadBackIsNeverStored() async throws {
+        struct HalfCodec: EventCodec {
+            func encode(_ event: Till.Event) throws -> EncodedEvent { try Till.Codec().encode(event) }
+            func decode(_ encoded: EncodedEvent) throws -> Till.Event {
+                let event = try Till.Codec().decode(encoded)
+                guard case .added(let amount) = event, amount < 500 else { throw CodecError.malformed(type: encoded.type, reason: "too much") }
+                return event
+            }
+        }
+        let store = InMemoryEventStore()
+        let till = try StreamName("till-8")
+        let handler = CommandHandler<Till, HalfCodec>(store: store, codec: HalfCodec())
+        _ = try await handler.handle(.add(10), on: till)
+        await #expect(throws: CommandError.self) { _ = try await handler.handle(.add(600), on: till) }
+        #expect(try await store.version(of: till) == 1)
     }
 }

@@ -44,6 +44,8 @@ public enum Account: Decider {
         case accountClosed
         case amountNotPositive
         case balanceNotZero(Money)
+        /// The deposit would take the balance past ``Money/maximum``, the most an account's stored form holds.
+        case balanceLimit(Money)
 
         public var description: String {
             switch self {
@@ -52,6 +54,8 @@ public enum Account: Decider {
             case .accountClosed: "the account is closed"
             case .amountNotPositive: "an amount must be more than zero"
             case .balanceNotZero(let balance): "only an account with a zero balance can be closed (the balance is \(balance))"
+            case .balanceLimit(let balance):
+                "the balance would exceed \(Money.maximum), the most an account holds (the balance is \(balance))"
             }
         }
     }
@@ -72,6 +76,7 @@ public enum Account: Decider {
         case (_, .closed): throw .accountClosed
         case (.deposit(let amount, let transfer), .open(let balance)):
             guard amount > .zero else { throw .amountNotPositive }
+            guard amount <= Money.maximum - balance else { throw .balanceLimit(balance) }
             return [.deposited(amount: amount, balance: balance + amount, transfer: transfer)]
         case (.withdraw(let amount, let transfer), .open(let balance)):
             guard amount > .zero else { throw .amountNotPositive }
@@ -130,6 +135,7 @@ extension Account: Compensating {
             return .events([.withdrawn(amount: amount, balance: balance - amount, transfer: nil)])
         case .withdrawn(let amount, _, nil):
             guard case .open(let balance) = now else { return .impossible(reason: "the account is closed") }
+            guard amount <= Money.maximum - balance else { return .impossible(reason: "the balance would exceed \(Money.maximum)") }
             return .events([.deposited(amount: amount, balance: balance + amount, transfer: nil)])
         }
     }

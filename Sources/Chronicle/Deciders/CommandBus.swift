@@ -10,15 +10,24 @@ public struct CommandEnvelope: Sendable {
     public var body: Data
     /// The client's id for this command, if any.
     public var commandId: UUID?
+    /// Who chose ``commandId``: a client, or a process manager (whose commands' events are derived so
+    /// that no client's command id can pre-empt them).
+    public var origin: CommandIdentity.Origin
     /// Metadata for the events it makes (correlation, causation).
     public var metadata: Metadata
 
     /// Makes an envelope.
-    public init(type: String, body: Data, commandId: UUID? = nil, metadata: Metadata = Metadata()) {
+    public init(type: String, body: Data, commandId: UUID? = nil, origin: CommandIdentity.Origin = .client, metadata: Metadata = Metadata()) {
         self.type = type
         self.body = body
         self.commandId = commandId
+        self.origin = origin
         self.metadata = metadata
+    }
+
+    /// The command's identity: its id, who chose it, and the fingerprint of its type and body.
+    public var identity: CommandIdentity? {
+        commandId.map { CommandIdentity(id: $0, origin: origin, fingerprint: CommandIdentity.fingerprint(type: type, body: body)) }
     }
 }
 
@@ -125,7 +134,7 @@ public final class CommandBus: Sendable {
     ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable {
         try register(type, creates: creates, exposed: exposed) { envelope in
             let (command, stream) = try parse(envelope.body)
-            switch try await handler.handle(command, on: stream, metadata: envelope.metadata, commandId: envelope.commandId) {
+            switch try await handler.handle(command, on: stream, metadata: envelope.metadata, identity: envelope.identity) {
             case let .accepted(events, streamVersion, position):
                 return .accepted(events: try events.map { try handler.codec.encode($0).type }, streamVersion: streamVersion, position: position)
             case .rejected(let rejection):

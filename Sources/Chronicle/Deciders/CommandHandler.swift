@@ -9,6 +9,72 @@ public enum CommandOutcome<Event: Sendable, Rejection: Error & Sendable>: Sendab
     case rejected(Rejection)
 }
 
+/// Who chose a command's id and what the command was. A command id identifies one command: sent again
+/// with the same type, stream and body (the same ``fingerprint``) it is answered with its first outcome;
+/// with anything else it is refused (``CommandError/commandIdReused(_:reason:)``).
+public struct CommandIdentity: Sendable, Hashable {
+    /// Who chose the id.
+    public enum Origin: Sendable, Hashable {
+        /// A client (`command_id` over HTTP, `chronicle send`, a caller of ``CommandHandler``).
+        case client
+        /// A process manager (``UUID/processCommand(_:of:causedBy:)``). Its commands' events get ids
+        /// from another derivation than clients' do, so no id a client sends can pre-empt them.
+        case process
+    }
+
+    /// The command's id.
+    public var id: UUID
+    /// Who chose it.
+    public var origin: Origin
+    /// A digest of what the command is (its type name and body): nil where the caller has none, and
+    /// then only the stream is compared.
+    public var fingerprint: UUID?
+
+    /// Makes an identity.
+    public init(id: UUID, origin: Origin = .client, fingerprint: UUID? = nil) {
+        self.id = id
+        self.origin = origin
+        self.fingerprint = fingerprint
+    }
+
+    /// The fingerprint of the command named `type` with the body `body` (UUID version 5 of both).
+    public static func fingerprint(type: String, body: some Sequence<UInt8>) -> UUID {
+        UUID(namespace: fingerprints, name: Array(type.utf8) + [0] + Array(body))
+    }
+
+    /// The id of the `index`-th event (from 0) the command makes.
+    func event(_ index: Int) -> UUID {
+        switch origin {
+        case .client: UUID.event(index, ofCommand: id)
+        case .process: UUID.event(index, ofProcessCommand: id)
+        }
+    }
+
+    /// The metadata key its events carry the fingerprint under.
+    // NOTE: stored format — events of a command with a fingerprint carry it in their metadata under
+    // this key (added in Hardening 2; events stored before it have none, and are compared by stream).
+    static let fingerprintKey = "command_fingerprint"
+    static let fingerprints = UUID(uuid: (0x9d, 0x42, 0x17, 0xa3, 0x5e, 0x60, 0x4f, 0x21, 0xb8, 0x0c, 0x33, 0x7a, 0xe1, 0x94, 0x2b, 0x5f))
+}
+
+/// Why a command could not be handled (as opposed to a rule refusing it).
+public enum CommandError: Error, Equatable, CustomStringConvertible {
+    /// The command id was used for another command (another stream, type or body): nothing was written.
+    case commandIdReused(UUID, reason: String)
+    /// The decider made an event its own codec cannot read back (a value beyond what the stored form
+    /// holds): storing it would stop every read model and process at it, so nothing was written.
+    case unreadableEvent(type: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .commandIdReused(id, reason):
+            "the command id \(id.uuidString.lowercased()) was used for another command (\(reason)): choose a new command id"
+        case let .unreadableEvent(type, reason):
+            "the command would store a \(type) that cannot be read back (\(reason)); nothing was stored"
+        }
+    }
+}
+
 /// Loads a stream, folds it, decides, and appends with the version it read.
 ///
 /// On a concurrency conflict it reloads and decides again, up to `maxAttempts` times; then the
@@ -89,21 +155,32 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
         return reached == 0 ? nil : (state, reached)
     }
 
-    /// Decides `command` against `stream` and appends what it decided.
-    ///
-    /// With a client-chosen `commandId`, the command is applied once however often it is sent: its
-    /// events get ids derived from the command id (`UUID.event(_:ofCommand:)`), and a
-    /// command whose first event is stored already is answered with the events it stored then, without
-    /// being decided again. (A rejection stores nothing, so a rejected command sent again is decided
-    /// again.) A command id already used on another stream is refused
-    /// (``EventStoreError/eventIdReused(id:stream:)``).
+    /// Decides `command` against `stream` and appends what it decided (a client-chosen `commandId`:
+    /// see ``handle(_:on:metadata:identity:)``).
     public func handle(_ command: D.Command, on stream: StreamName, metadata: Metadata = Metadata(), commandId: UUID? = nil)
         async throws -> CommandOutcome<D.Event, D.Rejection>
     {
+        try await handle(command, on: stream, metadata: metadata, identity: commandId.map { CommandIdentity(id: $0) })
+    }
+
+    /// Decides `command` against `stream` and appends what it decided.
+    ///
+    /// With an `identity`, the command is applied once however often it is sent: its events get ids
+    /// derived from the command id (``CommandIdentity``), and a command whose first event is stored
+    /// already is answered with the events it stored then, without being decided again. (A rejection
+    /// stores nothing, so a rejected command sent again is decided again.) A command id already used on
+    /// another stream, or for a command of another fingerprint, is refused
+    /// (``CommandError/commandIdReused(_:reason:)``). An event the codec cannot read back is never
+    /// stored (``CommandError/unreadableEvent(type:reason:)``).
+    public func handle(_ command: D.Command, on stream: StreamName, metadata: Metadata = Metadata(), identity: CommandIdentity?)
+        async throws -> CommandOutcome<D.Event, D.Rejection>
+    {
+        var metadata = metadata
+        if let fingerprint = identity?.fingerprint { metadata.extra[CommandIdentity.fingerprintKey] = fingerprint.lowercasedString }
         var attempt = 1
         while true {
             // Checked on every attempt: a conflict may be a concurrent send of this same command.
-            if let commandId, let earlier = try await earlierOutcome(of: commandId, on: stream) { return earlier }
+            if let identity, let earlier = try await earlierOutcome(of: identity, on: stream) { return earlier }
             let (state, version) = try await load(stream)
             let events: [D.Event]
             do {
@@ -114,8 +191,14 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
             if events.isEmpty { return .accepted(events: [], streamVersion: version, position: nil) }
             let newEvents = try events.enumerated().map { index, event in
                 let encoded = try codec.encode(event)
+                // Whatever a command stores, every reader can decode: what does not read back is refused here.
+                do {
+                    _ = try codec.decode(encoded)
+                } catch {
+                    throw CommandError.unreadableEvent(type: encoded.type, reason: "\(error)")
+                }
                 return NewEvent(
-                    id: commandId.map { UUID.event(index, ofCommand: $0) } ?? makeEventId(), type: encoded.type,
+                    id: identity?.event(index) ?? makeEventId(), type: encoded.type,
                     schemaVersion: encoded.schemaVersion, data: encoded.data, metadata: metadata)
             }
             do {
@@ -128,18 +211,34 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
         }
     }
 
-    /// What the command `commandId` stored when it was first applied: nil when it has not been.
-    private func earlierOutcome(of commandId: UUID, on stream: StreamName) async throws -> CommandOutcome<D.Event, D.Rejection>? {
-        let firstId = UUID.event(0, ofCommand: commandId)
-        guard let first = try await store.event(id: firstId) else { return nil }
-        guard first.stream == stream else { throw EventStoreError.eventIdReused(id: firstId, stream: first.stream) }
+    /// What the command stored when it was first applied: nil when it has not been.
+    private func earlierOutcome(of identity: CommandIdentity, on stream: StreamName) async throws -> CommandOutcome<D.Event, D.Rejection>? {
+        var derive = identity.event
+        var found = try await store.event(id: derive(0))
+        if found == nil, identity.origin == .process {
+            // A process manager's command sent before Hardening 2 derived its events' ids as a client's;
+            // such an event carries no fingerprint (a client's sent since does).
+            let legacy = CommandIdentity(id: identity.id)
+            if let old = try await store.event(id: legacy.event(0)), old.metadata.extra[CommandIdentity.fingerprintKey] == nil {
+                (derive, found) = (legacy.event, old)
+            }
+        }
+        guard let first = found else { return nil }
+        guard first.stream == stream else {
+            throw CommandError.commandIdReused(identity.id, reason: "it was applied to another stream")
+        }
+        if let fingerprint = identity.fingerprint, let stored = first.metadata.extra[CommandIdentity.fingerprintKey],
+            stored != fingerprint.lowercasedString
+        {
+            throw CommandError.commandIdReused(identity.id, reason: "it was sent with another type or body")
+        }
         // Its events are consecutive in the stream (one append), each with the next derived id.
         var stored = [first]
         var next = first.version + 1
         readAll: while true {
             let page = try await store.read(stream, from: next, direction: .forwards, limit: pageSize)
             for recorded in page {
-                guard recorded.id == UUID.event(stored.count, ofCommand: commandId) else { break readAll }
+                guard recorded.id == derive(stored.count) else { break readAll }
                 stored.append(recorded)
                 next = recorded.version + 1
             }

@@ -88,6 +88,17 @@ extension UUID {
         return UUID(namespace: commandEvents, name: withUnsafeBytes(of: commandId.uuid) { Array($0) } + count)
     }
 
+    /// The id of the `index`-th event (from 0) a process manager's command with the id `commandId`
+    /// makes: another namespace than clients' (``event(_:ofCommand:)``), so that no command id a client
+    /// can send derives these ids.
+    public static func event(_ index: Int, ofProcessCommand commandId: UUID) -> UUID {
+        let count = withUnsafeBytes(of: UInt32(truncatingIfNeeded: index).bigEndian) { Array($0) }
+        return UUID(namespace: processCommandEvents, name: withUnsafeBytes(of: commandId.uuid) { Array($0) } + count)
+    }
+
+    // NOTE: stored format — the namespaces below derive stored event ids; never change them.
+    static let processCommandEvents = UUID(uuid: (0xc4, 0x7e, 0x2a, 0x91, 0x08, 0xd3, 0x4b, 0x6f, 0xa5, 0x1e, 0x70, 0x3c, 0x9b, 0x62, 0xd8, 0x05))
+
     /// The namespace of the event ids derived from command ids.
     static let commandEvents = UUID(uuid: (0x6b, 0x1c, 0x6f, 0x0e, 0x3d, 0x2a, 0x4c, 0x55, 0x9a, 0x71, 0x2f, 0xc8, 0x0d, 0x5e, 0x44, 0x19))
 }

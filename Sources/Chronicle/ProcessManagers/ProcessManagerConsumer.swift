@@ -195,7 +195,7 @@ public final class ProcessManagerConsumer<Manager: ProcessManager>: EventConsume
         let metadata = Metadata(
             causationId: row["causation_id"]?.text.flatMap(UUID.init(uuidString:)),
             correlationId: row["correlation_id"]?.text.flatMap(UUID.init(uuidString:)))
-        let answer = try await bus.send(CommandEnvelope(type: type, body: Data(body.utf8), commandId: commandId, metadata: metadata))
+        let answer = try await bus.send(CommandEnvelope(type: type, body: Data(body.utf8), commandId: commandId, origin: .process, metadata: metadata))
         sent.increment()
         var statements = [ProcessTables.delete(manager: name, commandId: commandId)]
         if case .rejected(let reason) = answer {

@@ -63,4 +63,28 @@ import Testing
             #expect(balance["balance"] == .string("0.00"), "\(balance)")
         }
     }
+
+    /// Three accepted requests broke the bank for good: a second deposit of a trillion stored a balance
+    /// the codec could not read back, and every read model and the transfer process faulted at it. The
+    /// deposit is now refused (422) and every read model keeps running.
+    @Test func aBalanceBeyondTheMaximumIsRefusedAndNothingFaults() async throws {
+        let server = try TestServer(modules: [BankWeb()])
+        try await server.run { client in
+            #expect(try await client.send(.post, "/commands/CreateAccount", json: #"{"account_id": "x"}"#).status == 201)
+            let first = try await client.send(.post, "/commands/DepositMoney", json: #"{"account_id": "x", "amount": "1000000000000"}"#)
+            #expect(first.status == 200, "\(first)")
+            let second = try await client.send(.post, "/commands/DepositMoney", json: #"{"account_id": "x", "amount": "1000000000000"}"#)
+            #expect(second.status == 422, "\(second)")
+            #expect(second.error?.contains("would exceed") == true, "\(second)")
+            let head = try await server.runtime.store.headPosition()
+            #expect(head.rawValue == first.position)
+            let account = try await client.get("/bank/accounts/x?after=\(head.rawValue)")
+            #expect(account["balance"] == .string("1000000000000.00"), "\(account)")
+            // Accounts created afterwards are seen, and no subscription is faulted.
+            #expect(try await client.send(.post, "/commands/CreateAccount", json: #"{"account_id": "y"}"#).status == 201)
+            let later = try await server.runtime.store.headPosition()
+            #expect(try await client.get("/bank/accounts/y?after=\(later.rawValue)").status == 200)
+            #expect(server.runtime.runners.allSatisfy { if case .faulted = $0.currentStatus.state { false } else { true } })
+        }
+    }
 }
