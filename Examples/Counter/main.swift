@@ -75,7 +75,17 @@ struct CounterTotals: SQLReadModel {
 // MARK: counter-main
 @main
 struct CounterExample {
-    static func main() async throws {
+    static func main() async {
+        do {
+            try await run()
+        } catch {
+            // An error is said in one line on standard error, and the process fails: no crash dump.
+            FileHandle.standardError.write(Data("counter-example: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run() async throws {
         // One SQLite file holds the events, the read model and its checkpoint.
         let path = CommandLine.arguments.dropFirst().first ?? "counter-example.sqlite"
         let database = try SQLiteDatabase(path: path)

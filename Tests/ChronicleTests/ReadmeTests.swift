@@ -82,4 +82,22 @@ import Testing
             "read model: kitchen = 7",
         ], "\(text)")
     }
+
+    /// An example teaches its error handling: a database it cannot create is one line on standard error
+    /// and a failing exit status, not a crash dump.
+    @Test func theLibraryExampleSaysWhatIsWrongWithABadPath() async throws {
+        let binary = Self.root.appendingPathComponent(".build/debug/counter-example").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["/nonexistent/folder/counter.sqlite"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(process.terminationStatus): \(text)")
+        #expect(process.terminationReason == .exit, "\(text)")
+        #expect(text.hasPrefix("counter-example: ") && !text.contains("Fatal error") && !text.contains("Stack dump"), "\(text)")
+    }
 }

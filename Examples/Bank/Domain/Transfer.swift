@@ -68,6 +68,11 @@ public enum Transfer: Decider {
 
     public static let initialState = State.none
 
+    /// No snapshots, decided: a transfer's stream is a handful of events (requested, then at most one
+    /// of each settling step — every other command on a settled transfer is refused), so folding it
+    /// costs a few events whatever happens.
+    public static var snapshotPolicy: SnapshotPolicy<State>? { nil }
+
     public static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event] {
         switch (command, state) {
         case let (.request(from, to, amount), .none):

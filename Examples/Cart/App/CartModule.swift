@@ -21,7 +21,7 @@ public struct CartModule: ApplicationModule {
     public var readModels: [any SQLReadModel] { marketing ? [WarehouseOrders(), RemovedItems()] : [WarehouseOrders()] }
 
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
-        let carts = CommandHandler<Cart, CartEventCodec>(store: runtime.store, codec: CartEventCodec())
+        let carts = CommandHandler<Cart, CartEventCodec>(store: runtime.store, codec: CartEventCodec(), snapshots: runtime.snapshots)
         try bus.register("AddCartItem", handler: carts) { body throws(CommandBusError) in
             let fields = try CartFields(body, "AddCartItem")
             return (.add(product: try fields.id("product_id"), quantity: try fields.quantity()), try fields.cart())

@@ -38,6 +38,8 @@ public enum Cart: Decider {
         case emptyCart
         case notInCart(String)
         case quantityNotPositive
+        /// A cart holds at most ``maximumLines`` products: a bound on what one cart costs to load.
+        case cartFull
 
         public var description: String {
             switch self {
@@ -45,18 +47,24 @@ public enum Cart: Decider {
             case .emptyCart: "an empty cart cannot check out"
             case .notInCart(let product): "\(product.prefix(64)) is not in the cart"
             case .quantityNotPositive: "a quantity must be at least 1"
+            case .cartFull: "a cart holds at most \(Cart.maximumLines) different products"
             }
         }
     }
 
     public static let category = "cart"
     public static let initialState = State.shopping([])
+    /// The most different products one cart holds (a line's quantity grows without a new line).
+    public static let maximumLines = 1_000
+    /// Carts are snapshotted every 100 events, so that a long cart loads from its snapshot and a few events.
+    public static var snapshotPolicy: SnapshotPolicy<State>? { SnapshotPolicy(every: 100, schemaVersion: 1) }
 
     public static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event] {
         guard case .shopping(let lines) = state else { throw .checkedOut }
         switch command {
         case let .add(product, quantity):
             guard quantity > 0 else { throw .quantityNotPositive }
+            guard lines.count < maximumLines || lines.contains(where: { $0.productId == product }) else { throw .cartFull }
             return [.itemAdded(product: product, quantity: quantity)]
         case .remove(let product):
             guard let line = lines.first(where: { $0.productId == product }) else { throw .notInCart(product) }
@@ -81,6 +89,29 @@ public enum Cart: Decider {
             return .shopping(lines.filter { $0.productId != product })
         case .checkedOut:
             return .checkedOut
+        }
+    }
+}
+
+extension Cart.State: Codable {
+    // NOTE: stored format (snapshots, schema 1): `{"lines": [{"product_id", "quantity"}]}` while
+    // shopping, `{"checked_out": true}` after.
+    private enum CodingKeys: String, CodingKey { case lines, checkedOut = "checked_out" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if try container.decodeIfPresent(Bool.self, forKey: .checkedOut) == true {
+            self = .checkedOut
+        } else {
+            self = .shopping(try container.decode([Cart.Line].self, forKey: .lines))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .shopping(let lines): try container.encode(lines, forKey: .lines)
+        case .checkedOut: try container.encode(true, forKey: .checkedOut)
         }
     }
 }

@@ -122,6 +122,10 @@ public enum PizzaOrder: Decider {
         .outForDelivery: (.confirmDelivery, .delivered, .delivered),
     ]
 
+    /// No snapshots, decided: an order's stream is at most seven events long (each step is taken once,
+    /// in turn — ``Rejection/outOfTurn(_:)``), so folding it always costs seven events at most.
+    public static var snapshotPolicy: SnapshotPolicy<State>? { nil }
+
     public static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event] {
         switch (command, state) {
         case (.request(let request), .none): return [.requested(request)]

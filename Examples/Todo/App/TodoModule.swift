@@ -35,7 +35,7 @@ public struct TodoModule: ApplicationModule {
     }
 
     public func commands(_ runtime: ChronicleRuntime) -> CommandHandler<Todo, TodoEventCodec> {
-        CommandHandler(store: runtime.store, codec: TodoEventCodec(), maxAttempts: maxCommandAttempts)
+        CommandHandler(store: runtime.store, codec: TodoEventCodec(), maxAttempts: maxCommandAttempts, snapshots: runtime.snapshots)
     }
 
     /// A todo's title, from the events that set it.

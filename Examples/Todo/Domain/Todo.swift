@@ -151,6 +151,10 @@ public enum Todo: Decider {
 
     public static let initialState = State()
 
+    /// Todos are snapshotted every 100 events: a todo amended thousands of times loads from its
+    /// snapshot and the events after it.
+    public static var snapshotPolicy: SnapshotPolicy<State>? { SnapshotPolicy(every: 100, schemaVersion: 1) }
+
     public static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event] {
         let id = command.todoId
         switch command {
@@ -296,5 +300,51 @@ extension Todo: Compensating {
         case .stakeholderNotifiedOfCompletion:
             return .nothing(reason: "the stakeholder's mail was sent; a revert does not recall it")
         }
+    }
+}
+
+extension Todo.State: Codable {
+    // NOTE: stored format (snapshots, schema 1): `{"status": "unknown|outstanding|completed|abandoned",
+    // "cleared", "title", "description", "due_date", "stakeholder_email", "completed_on"}`, absent
+    // fields for nil.
+    private enum CodingKeys: String, CodingKey {
+        case status, cleared, title, description, dueDate = "due_date", stakeholderEmail = "stakeholder_email"
+        case completedOn = "completed_on"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        switch try c.decode(String.self, forKey: .status) {
+        case "unknown": status = .unknown
+        case "outstanding": status = .outstanding
+        case "completed": status = .completed
+        case "abandoned": status = .abandoned
+        case let other:
+            throw DecodingError.dataCorruptedError(forKey: .status, in: c, debugDescription: "not a status: \(other)")
+        }
+        cleared = try c.decode(Bool.self, forKey: .cleared)
+        title = try c.decodeIfPresent(String.self, forKey: .title)
+        description = try c.decodeIfPresent(String.self, forKey: .description)
+        dueDate = try c.decodeIfPresent(String.self, forKey: .dueDate)
+        stakeholderEmail = try c.decodeIfPresent(String.self, forKey: .stakeholderEmail)
+        completedOn = try c.decodeIfPresent(String.self, forKey: .completedOn)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        let name = switch status {
+        case .unknown: "unknown"
+        case .outstanding: "outstanding"
+        case .completed: "completed"
+        case .abandoned: "abandoned"
+        }
+        try c.encode(name, forKey: .status)
+        try c.encode(cleared, forKey: .cleared)
+        try c.encodeIfPresent(title, forKey: .title)
+        try c.encodeIfPresent(description, forKey: .description)
+        try c.encodeIfPresent(dueDate, forKey: .dueDate)
+        try c.encodeIfPresent(stakeholderEmail, forKey: .stakeholderEmail)
+        try c.encodeIfPresent(completedOn, forKey: .completedOn)
     }
 }

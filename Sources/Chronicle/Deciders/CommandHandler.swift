@@ -17,7 +17,7 @@ public struct CommandIdentity: Sendable, Hashable {
     public enum Origin: Sendable, Hashable {
         /// A client (`command_id` over HTTP, `chronicle send`, a caller of ``CommandHandler``).
         case client
-        /// A process manager (``UUID/processCommand(_:of:causedBy:)``). Its commands' events get ids
+        /// A process manager (`UUID.processCommand(_:of:causedBy:)`). Its commands' events get ids
         /// from another derivation than clients' do, so no id a client sends can pre-empt them.
         case process
     }
@@ -122,7 +122,7 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
 
     /// Loads `stream` and folds it: the state and the version it is at.
     public func load(_ stream: StreamName) async throws -> (state: D.State, version: StreamVersion) {
-        var (state, version) = await snapshot(of: stream) ?? (D.initialState, 0)
+        var (state, version) = try await snapshot(of: stream) ?? (D.initialState, 0)
         while true {
             let page = try await store.read(stream, from: version + 1, direction: .forwards, limit: pageSize)
             for recorded in page {
@@ -249,11 +249,15 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
     }
 
     /// The stream's latest snapshot as a state, when there is a usable one.
-    private func snapshot(of stream: StreamName) async -> (D.State, StreamVersion)? {
+    private func snapshot(of stream: StreamName) async throws -> (D.State, StreamVersion)? {
         guard let snapshots, let policy = snapshotPolicy else { return nil }
         let snapshot: Snapshot?
         do {
             snapshot = try await snapshots.latestSnapshot(of: stream)
+        } catch EventStoreError.unavailable(let reason) {
+            // The database is away: the stream cannot be read either, so say so now (503), not after
+            // waiting for it a second time.
+            throw EventStoreError.unavailable(reason)
         } catch {
             logger.warning("reading a snapshot failed; folding the stream", metadata: ["stream": "\(stream)", "error": "\(error)"])
             return nil

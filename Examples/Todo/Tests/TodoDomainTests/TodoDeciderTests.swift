@@ -1,3 +1,4 @@
+import Foundation
 import ChronicleTesting
 import TodoDomain
 import Testing
@@ -125,5 +126,20 @@ let added = Todo.Event.added(milk)
         #expect(Todo.Rejection.titleBlank.description == "title is blank")
         #expect(Todo.Rejection.invalidDate(field: "due_date").description == "due_date is invalid")
         #expect(Todo.Rejection.blank(field: "completed_on").description == "completed_on is blank")
+    }
+
+    /// Hardening 2, item 9: a todo amended thousands of times loads from a snapshot (every 100 events),
+    /// stored in a format of its own (NOTE: golden: never changes silently).
+    @Test func aTodosSnapshotIsStoredAsItsGoldenForm() throws {
+        let policy = try #require(Todo.snapshotPolicy)
+        #expect(policy.every == 100 && policy.schemaVersion == 1)
+        let state = Todo.evolve(Todo.evolve(Todo.initialState, added), .completed(completedOn: "2017-01-03"))
+        let encoded = String(decoding: try policy.encode(state), as: UTF8.self)
+        let decoded = try policy.decode(Data(encoded.utf8))
+        #expect(decoded.status == state.status && decoded.title == state.title && decoded.completedOn == "2017-01-03")
+        let golden = #"{"cleared":false,"status":"outstanding","title":"golden"}"#
+        let fromGolden = try policy.decode(Data(golden.utf8))
+        #expect(fromGolden.status == .outstanding && fromGolden.title == "golden" && fromGolden.cleared == false)
+        #expect(throws: (any Error).self) { try policy.decode(Data(#"{"cleared":false,"status":"lost"}"#.utf8)) }
     }
 }
