@@ -65,6 +65,8 @@ let package = Package(
             dependencies: [
                 "Chronicle",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Its pool's errors (a tripped circuit breaker, a pool shut down) are answered 503.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -252,6 +254,7 @@ let package = Package(
             dependencies: [
                 "Chronicle", "ChronicleRuntime", "ChronicleSQLite", "ChroniclePostgres", "ChronicleTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -25,6 +25,8 @@ public enum ChronicleServer {
         public var access = AccessPolicy()
         /// How many `/events/live` streams may be open at once (default 64); more get 503.
         public var maxLiveStreams = 64
+        /// How many `/events/live` streams one client address may hold open at once (default 8); more get 429.
+        public var maxLiveStreamsPerClient = 8
         /// Makes the default configuration.
         public init() {}
 
@@ -49,10 +51,21 @@ public enum ChronicleServer {
     /// the live feed, the admin API) and every ``HTTPModule``'s, with their pages.
     public static func router(
         runtime: ChronicleRuntime, monitor: SubscriptionMonitor, configuration: Configuration, logger: Logger
-    ) -> Router<BasicRequestContext> {
+    ) -> Router<ChronicleRequestContext> {
         let modules = runtime.modules.compactMap { $0 as? any HTTPModule }
         let routes = RouteTable()
+        // Liveness: the process answers. Readiness: the database is prepared and answers now.
         routes.get("/health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
+        routes.get("/health/ready") { _, _ in
+            do {
+                try await runtime.checkReady()
+            } catch {
+                var response = JSONBody.error(.serviceUnavailable, "not ready: \(error)")
+                response.headers[.retryAfter] = "5"
+                return response
+            }
+            return JSONBody.response(.ok, ["status": "ready"])
+        }
         if let registry = configuration.metrics {
             routes.get("/metrics") { _, _ in
                 Response(
@@ -60,8 +73,15 @@ public enum ChronicleServer {
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
             }
         }
-        EventRoutes(store: runtime.store).register(on: routes)
-        LiveEvents(store: runtime.store, streams: LiveStreamLimit(maximum: configuration.maxLiveStreams)).register(on: routes)
+        // The log's routes, and the same under /admin/api for the console (behind the credential).
+        let access = configuration.access
+        let live = LiveEvents(
+            store: runtime.store, streams: LiveStreamLimit(maximum: configuration.maxLiveStreams, perClient: configuration.maxLiveStreamsPerClient),
+            thinForAnonymous: { request in access.adminToken != nil && !access.isAuthorized(request) })
+        for prefix in ["", "/admin/api"] {
+            EventRoutes(store: runtime.store).register(on: routes, prefix: prefix)
+            live.register(on: routes, prefix: prefix)
+        }
         AdminRoutes(
             monitor: monitor, store: runtime.store, checkpoints: runtime.checkpoints,
             processes: Dictionary(uniqueKeysWithValues: runtime.subscriptions.compactMap { s in s.processes.map { (s.name, $0) } }),
@@ -71,7 +91,7 @@ public enum ChronicleServer {
         for module in modules { module.addRoutes(to: routes, runtime: runtime) }
 
         // Every GET route answers HEAD too.
-        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        let router = Router(context: ChronicleRequestContext.self, options: .autoGenerateHeadEndpoints)
         // Outermost first: metrics and security headers see the final answer, errors included.
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
@@ -93,7 +113,7 @@ public enum ChronicleServer {
         router.add(middleware: ReadinessMiddleware(runtime: runtime))
         for route in routes.routes {
             // Authorised by the route that answers, not only by the path's spelling (AccessMiddleware).
-            let handler = AccessPolicy.isAdministrative(path: route.path) ? configuration.access.guarding(route.handler) : route.handler
+            let handler = AccessPolicy.needsCredential(path: route.path) ? configuration.access.guarding(route.handler) : route.handler
             router.on(RouterPath(route.path), method: route.method, use: handler)
         }
         return router
@@ -112,7 +132,7 @@ public enum ChronicleServer {
         return folders
     }
 
-    static func refuseOtherMethods(on router: Router<BasicRequestContext>, path: String, allowed: [HTTPRequest.Method]) {
+    static func refuseOtherMethods(on router: Router<ChronicleRequestContext>, path: String, allowed: [HTTPRequest.Method]) {
         let allow = (allowed + (allowed.contains(.get) ? [.head] : [])).map(\.rawValue).joined(separator: ", ")
         for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .options] where !allowed.contains(method) {
             router.on(RouterPath(path), method: method) { request, _ in
@@ -154,7 +174,8 @@ struct ReadinessMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        try await runtime.prepare()
+        // The health routes answer for themselves, whether or not the database can be prepared.
+        if !request.uri.path.hasPrefix("/health") { try await runtime.prepare() }
         return try await next(request, context)
     }
 }

@@ -46,7 +46,7 @@ public struct StaticPages: Sendable {
 /// every path and its methods: another method on a known path is a `405` naming the allowed ones.
 public final class RouteTable {
     /// A route's handler.
-    public typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+    public typealias Handler = @Sendable (Request, ChronicleRequestContext) async throws -> Response
 
     struct Route {
         let path: String

@@ -42,17 +42,38 @@ public struct AccessPolicy: Sendable {
     /// whatever its spelling: the router ignores empty segments (`//admin`), the page middleware decodes
     /// percent-escapes (`/%61dmin`) and resolves `.` and `..`, so the check reads the path as both do.
     public static func isAdministrative(path: String) -> Bool {
+        // A decoded segment may itself hold a slash (`%2F`): its first part is what a decoder sees first.
+        canonicalSegments(path).first == "admin"
+    }
+
+    /// Whether a request for `path` needs the admin credential (when one is configured): the
+    /// administrative side, and the generic log browsing — `/log`, `/streams`, `/streams/<name>` and
+    /// `/events/<id>` show every stream's ids and data (customer and account ids, e-mail addresses), so
+    /// they are the operator's. `/events/live` stays open and gives anonymous clients wake-up hints
+    /// only. The applications' own routes decide for themselves. (README, Security.)
+    public static func needsCredential(path: String) -> Bool {
+        if isAdministrative(path: path) { return true }
+        let segments = canonicalSegments(path)
+        switch segments.first {
+        case "log", "streams": return true
+        case "events": return segments.count >= 2 && segments[1] != "live"
+        default: return false
+        }
+    }
+
+    /// The path's segments as the router and the page middleware read them (percent-decoded, lowercased,
+    /// `.` and `..` resolved, empty ones dropped).
+    static func canonicalSegments(_ path: String) -> [String] {
         var segments: [String] = []
         for raw in path.split(separator: "/", omittingEmptySubsequences: true) {
             let segment = (String(raw).removingPercentEncoding ?? String(raw)).lowercased()
             switch segment {
             case ".": continue
             case "..": if !segments.isEmpty { segments.removeLast() }
-            default: segments.append(segment)
+            default: segments.append(contentsOf: segment.split(separator: "/").map(String.init))
             }
         }
-        // A decoded segment may itself hold a slash (`%2F`): its first part is what a decoder sees first.
-        return segments.first.map { $0 == "admin" || $0.hasPrefix("admin/") } ?? false
+        return segments
     }
 
     /// The 401 a request without the admin credential gets.
@@ -124,7 +145,7 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         if request.headers[.host] != nil {
             throw APIError.badRequest("a request has one Host header")
         }
-        if AccessPolicy.isAdministrative(path: request.uri.path), !policy.isAuthorized(request) {
+        if AccessPolicy.needsCredential(path: request.uri.path), !policy.isAuthorized(request) {
             return AccessPolicy.unauthorized
         }
         return try await next(request, context)

@@ -2,6 +2,7 @@ import Chronicle
 import Foundation
 import Logging
 import PostgresNIO
+import _ConnectionPoolModule
 import Synchronization
 
 /// A PostgreSQL database holding Chronicle's tables: a running `PostgresClient` and the schema's migrations.
@@ -16,6 +17,8 @@ public final class PostgresDatabase: Sendable {
     /// How to open one connection outside the pool, to say why the pool cannot (``diagnose()``).
     let directConnection: PostgresConnection.Configuration?
     let logger: Logger
+    /// Whether the last operation failed as unavailable (and none has succeeded since).
+    private let outage = Mutex(false)
 
     /// A database reached through `client`.
     public convenience init(
@@ -142,7 +145,26 @@ public final class PostgresDatabase: Sendable {
     public func withDeadline<T: Sendable>(
         _ timeout: Duration? = nil, _ body: @Sendable @escaping () async throws -> T
     ) async throws -> T {
-        let (timeout, endpoint) = (timeout ?? operationTimeout, self.endpoint)
+        guard timeout == nil else { return try await within(timeout ?? operationTimeout, body) }
+        // While the server is known to be away, an operation waits ``outageTimeout`` at most: a request
+        // that makes several (a snapshot, then the stream) is answered 503 within the first's deadline.
+        let away = outage.withLock { $0 }
+        do {
+            let value = try await within(away ? min(operationTimeout, Self.outageTimeout) : operationTimeout, body)
+            if away { outage.withLock { $0 = false } }
+            return value
+        } catch let error as EventStoreError {
+            if case .unavailable = error, !away { outage.withLock { $0 = true } }
+            throw error
+        }
+    }
+
+    /// How long an operation waits while the server is known to be away (an earlier one failed as
+    /// unavailable and none has succeeded since).
+    static let outageTimeout: Duration = .seconds(2)
+
+    private func within<T: Sendable>(_ timeout: Duration, _ body: @Sendable @escaping () async throws -> T) async throws -> T {
+        let endpoint = self.endpoint
         let answer = FirstAnswer<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -164,12 +186,8 @@ public final class PostgresDatabase: Sendable {
     /// Why no connection can be opened now, in PostgreSQL's words ("password authentication failed for
     /// user …", "connection refused"), never with the password; nil when one can.
     public func diagnose() async -> String? {
-        guard let directConnection else { return nil }
         do {
-            let connection = try await withDeadline(.seconds(6)) {
-                try await PostgresConnection.connect(configuration: directConnection, id: 0, logger: self.logger)
-            }
-            try? await connection.close()
+            try await connectDirectly()
             return nil
         } catch let error as PSQLError {
             if let message = error.serverInfo?[.message] { return message }
@@ -178,6 +196,34 @@ public final class PostgresDatabase: Sendable {
         } catch {
             return String(describing: error)
         }
+    }
+
+    /// Why this database can never be used as configured — an unknown role or database, a wrong password
+    /// (PostgreSQL's own words) — or nil when a connection opens or fails for a reason that may pass (the
+    /// server is down or starting): a process checks it once before it starts, to stop at once with the
+    /// reason rather than retry what cannot work.
+    public func permanentFailure() async -> String? {
+        do {
+            try await connectDirectly()
+            return nil
+        } catch let error as PSQLError {
+            // 28: invalid authorization (role, password); 3D: no such database; 42501: no permission.
+            guard let state = error.serverInfo?[.sqlState], state.hasPrefix("28") || state.hasPrefix("3D") || state == "42501" else {
+                return nil
+            }
+            return "cannot use PostgreSQL at \(endpoint): \(error.serverInfo?[.message] ?? state)"
+        } catch {
+            return nil
+        }
+    }
+
+    /// Opens one connection outside the pool (within 6 s) and closes it again.
+    private func connectDirectly() async throws {
+        guard let directConnection else { return }
+        let connection = try await withDeadline(.seconds(6)) {
+            try await PostgresConnection.connect(configuration: directConnection, id: 0, logger: self.logger)
+        }
+        try? await connection.close()
     }
 
     /// Runs one statement on a pooled connection, outside a transaction.
@@ -189,6 +235,10 @@ public final class PostgresDatabase: Sendable {
     /// down, a full disk, a lock or statement timeout, a serialization failure may pass (``EventStoreError/unavailable(_:)``);
     /// anything else is a storage error.
     func mapped(_ error: any Error) -> any Error {
+        if let error = error as? ConnectionPoolError {
+            // The pool stops trying after connections kept failing (its circuit breaker), or is shut down.
+            return EventStoreError.unavailable("PostgreSQL at \(endpoint) cannot be reached (\(error))")
+        }
         guard let error = error as? PSQLError else { return error }
         guard let state = error.serverInfo?[.sqlState] else {
             return EventStoreError.unavailable("PostgreSQL at \(endpoint) cannot be reached (\(error.code))")

@@ -24,9 +24,73 @@ public final class PostgresReplica: ReadModelReplica {
         self.schema = schema
     }
 
+    /// The advisory lock (two-key form, class `replicaLockClass`) that the process building a replica
+    /// holds on a session of its own for as long as it builds: a schema whose lock nobody holds is
+    /// abandoned (its process died), and ``sweep(in:)`` drops it.
+    static let replicaLockClass: Int32 = 0x4352_5052  // "CRPR"
+
+    /// Runs `body` with a new replica of `model` in `database`, holding the replica's lock on a
+    /// connection of its own throughout (a process killed meanwhile loses it with its connection);
+    /// the schema is dropped afterwards unless `body` promoted it.
+    public static func building(
+        _ model: any SQLReadModel, in database: PostgresDatabase, _ body: (PostgresReplica) async throws -> Void
+    ) async throws {
+        let schema = String("chronicle_replica_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16))
+        let logger = database.logger
+        let lock: PostgresQuery = "SELECT pg_advisory_lock(\(replicaLockClass), hashtext(\(schema)))"
+        let unlock: PostgresQuery = "SELECT pg_advisory_unlock(\(replicaLockClass), hashtext(\(schema)))"
+        do {
+            try await database.client.withConnection { holder in
+                try await holder.query(lock, logger: logger)
+                do {
+                    let replica = try await rebuilding(model, in: database, schema: schema)
+                    do {
+                        try await body(replica)
+                    } catch {
+                        await replica.discard()
+                        throw error
+                    }
+                } catch {
+                    _ = try? await holder.query(unlock, logger: logger)
+                    throw error
+                }
+                // Back to the pool without the lock (a connection closed lets go of it too).
+                _ = try? await holder.query(unlock, logger: logger)
+            }
+        } catch let error as PSQLError {
+            throw database.mapped(error)
+        }
+    }
+
+    /// Drops the replica schemas (`chronicle_replica_…`) whose lock no session holds: those of processes
+    /// that died while building. Answers their names.
+    public static func sweep(in database: PostgresDatabase) async throws -> [String] {
+        let logger = database.logger
+        let schemas = try await database.withConnection { connection in
+            var found: [String] = []
+            for try await name in try await connection.query(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'chronicle\\_replica\\_%'", logger: logger
+            ).decode(String.self) { found.append(name) }
+            return found
+        }
+        var swept: [String] = []
+        for schema in schemas {
+            let dropped = try await database.withTransaction { connection in
+                var free = false
+                for try await taken in try await connection.query(
+                    "SELECT pg_try_advisory_xact_lock(\(replicaLockClass), hashtext(\(schema)))", logger: logger
+                ).decode(Bool.self) { free = taken }
+                guard free else { return false }
+                try await connection.query("DROP SCHEMA IF EXISTS \(unescaped: "\"" + schema + "\"") CASCADE", logger: logger)
+                return true
+            }
+            if dropped { swept.append(schema) }
+        }
+        return swept
+    }
+
     /// Creates the replica's schema and tables in `database`.
-    public static func rebuilding(_ model: any SQLReadModel, in database: PostgresDatabase) async throws -> PostgresReplica {
-        let schema = "chronicle_replica_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+    private static func rebuilding(_ model: any SQLReadModel, in database: PostgresDatabase, schema: String) async throws -> PostgresReplica {
         let replica = PostgresReplica(model: model, database: database, schema: schema)
         let logger = database.logger
         do {

@@ -236,9 +236,24 @@ public final class ChronicleRuntime: Service, Sendable {
             }
             for case let projection? in subscriptions.map(\.projection) { try await projection.prepare() }
             for case let processes? in subscriptions.map(\.processes) { try await processes.prepare() }
+            await sweepScratch()
         } catch {
             preparation.withLock { $0 = nil }
             throw error
+        }
+    }
+
+    /// Whether this process can serve requests now: the database is prepared and answers (within 3 s).
+    /// Throws why not: ``EventStoreError/unavailable(_:)`` while storage is away.
+    public func checkReady() async throws {
+        let check: @Sendable () async throws -> Void = {
+            try await self.prepare()
+            _ = try await self.store.headPosition()
+        }
+        if let database = postgres?.database {
+            try await database.withDeadline(.seconds(3), check)
+        } else {
+            try await check()
         }
     }
 

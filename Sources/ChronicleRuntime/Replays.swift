@@ -10,12 +10,28 @@ final class Replays: Sendable {
     private struct State {
         var rebuilds: [String: ReplayProgress] = [:]
         var running: Set<String> = []
-        var pointsInTime: [(key: String, build: Task<SQLiteReplica, any Error>)] = []
+        var pointsInTime: [PointInTime] = []
+    }
+
+    /// A point-in-time build: the read models `models` as of `position`, under way or done.
+    private struct PointInTime {
+        var key: String
+        var models: String
+        var position: GlobalPosition
+        var build: Task<SQLiteReplica, any Error>
+        /// The build once it has finished (a later build may start as a copy of it).
+        var finished: SQLiteReplica?
     }
 
     private let state = Mutex(State())
     /// How many point-in-time builds are kept.
     static let keptPointsInTime = 4
+    /// Point-in-time builds: one runs at a time (a build is CPU and disk bound: the other core stays with
+    /// commands), six more may wait for it; a query beyond that, or one that would wait longer than
+    /// ``WorkPermits/maxWait``, is answered 503 with Retry-After.
+    let pointInTimePermits = WorkPermits(running: 1, waiting: 6, maxWait: .seconds(20), what: "point-in-time builds")
+    /// Rebuilds: two at a time; the others wait their turn (at most one per read model can be asked for).
+    let rebuildPermits = WorkPermits(running: 2, waiting: 1_000, maxWait: nil, what: "rebuilds")
 
     func progress(of name: String) -> ReplayProgress? { state.withLock { $0.rebuilds[name] } }
 
@@ -26,17 +42,30 @@ final class Replays: Sendable {
 
     func end(_ name: String) { _ = state.withLock { $0.running.remove(name) } }
 
-    /// The build for `key`, started by `start` unless one is kept; the oldest beyond the kept number is
-    /// let go of (its file goes when the last query reading it is done: ``SQLiteReplica``'s deinit).
-    func pointInTime(_ key: String, start: @escaping @Sendable () async throws -> SQLiteReplica) -> Task<SQLiteReplica, any Error> {
+    /// The build for `key` (the read models `models` as of `position`), started by `start` unless one is
+    /// kept; `start` is handed the nearest finished build of the same read models at or before
+    /// `position`, to copy and catch up from. The oldest beyond the kept number is let go of (its file
+    /// goes when the last query reading it is done: ``SQLiteReplica``'s deinit).
+    func pointInTime(
+        _ key: String, models: String, position: GlobalPosition,
+        start: @escaping @Sendable (_ nearest: SQLiteReplica?) async throws -> SQLiteReplica
+    ) -> Task<SQLiteReplica, any Error> {
         state.withLock { state in
             if let index = state.pointsInTime.firstIndex(where: { $0.key == key }) {
                 let kept = state.pointsInTime.remove(at: index)
                 state.pointsInTime.append(kept)
                 return kept.build
             }
-            let build = Task { try await start() }
-            state.pointsInTime.append((key, build))
+            let nearest = state.pointsInTime.filter { $0.models == models && $0.position <= position && $0.finished != nil }
+                .max { $0.position < $1.position }?.finished
+            let build = Task {
+                let replica = try await start(nearest)
+                self.state.withLock { state in
+                    if let index = state.pointsInTime.firstIndex(where: { $0.key == key }) { state.pointsInTime[index].finished = replica }
+                }
+                return replica
+            }
+            state.pointsInTime.append(PointInTime(key: key, models: models, position: position, build: build))
             state.pointsInTime.removeFirst(max(0, state.pointsInTime.count - Self.keptPointsInTime))
             return build
         }
@@ -45,6 +74,83 @@ final class Replays: Sendable {
     /// Forgets a build that failed, so that the next query tries again.
     func forget(_ key: String) {
         state.withLock { $0.pointsInTime.removeAll { $0.key == key } }
+    }
+}
+
+/// Bounds costly work that anyone may ask for: at most `running` at once and `waiting` in line; a request
+/// beyond the line, or one that waits longer than `maxWait`, fails as ``EventStoreError/unavailable(_:)``
+/// (answered 503 with Retry-After), so that no number of requests makes the server take on more.
+final class WorkPermits: Sendable {
+    private struct State {
+        var running = 0
+        var line: [(id: UInt64, waiter: CheckedContinuation<Void, any Error>)] = []
+        var nextId: UInt64 = 0
+    }
+
+    let maxRunning: Int
+    let maxWaiting: Int
+    let maxWait: Duration?
+    let what: String
+    private let state = Mutex(State())
+
+    init(running: Int, waiting: Int, maxWait: Duration?, what: String) {
+        (self.maxRunning, self.maxWaiting, self.maxWait, self.what) = (running, waiting, maxWait, what)
+    }
+
+    /// Runs `body` once a permit is free.
+    func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async throws {
+        let busy = EventStoreError.unavailable("too many \(what) under way (\(maxRunning) running, \(maxWaiting) waiting); retry later")
+        var id: UInt64 = 0
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+            let admitted: Bool? = state.withLock { state in
+                if state.running < maxRunning {
+                    state.running += 1
+                    return true
+                }
+                guard state.line.count < maxWaiting else { return false }
+                state.nextId += 1
+                id = state.nextId
+                state.line.append((id, waiter))
+                return nil
+            }
+            switch admitted {
+            case true?: waiter.resume()
+            case false?: waiter.resume(throwing: busy)
+            case nil:
+                guard let maxWait else { return }
+                let ticket = id
+                Task { [weak self] in
+                    try? await Task.sleep(for: maxWait)
+                    self?.giveUp(ticket, busy)
+                }
+            }
+        }
+    }
+
+    /// A waiter still in line after `maxWait` leaves it.
+    private func giveUp(_ id: UInt64, _ error: any Error) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            guard let index = state.line.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.line.remove(at: index).waiter
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    private func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            if state.line.isEmpty {
+                state.running -= 1
+                return nil
+            }
+            return state.line.removeFirst().waiter  // the permit passes on
+        }
+        next?.resume()
     }
 }
 
@@ -81,14 +187,36 @@ extension ChronicleRuntime {
         return model
     }
 
-    /// A replica that will replace the live read model `model` when promoted.
-    private func replica(rebuilding model: any SQLReadModel) async throws -> any ReadModelReplica {
+    /// Runs `body` with a replica that will replace the live read model `model` when promoted, named so
+    /// that a sweep at start-up knows it is this live process's (``sweepScratch()``).
+    private func withReplica(rebuilding model: any SQLReadModel, _ body: (any ReadModelReplica) async throws -> Void) async throws {
         if let sqlite {
-            let path = sqlite.path + ".rebuild-\(model.name)-\(UUID().uuidString.prefix(8).lowercased())"
-            return try SQLiteReplica(rebuilding: model, in: sqlite, path: path)
+            try await body(try SQLiteReplica(rebuilding: model, in: sqlite, path: Scratch.rebuildPath(of: sqlite.path, model: model.name)))
+            return
         }
         guard let postgres else { throw EventStoreError.storage("no database to rebuild in") }
-        return try await PostgresReplica.rebuilding(model, in: postgres.database)
+        try await PostgresReplica.building(model, in: postgres.database) { try await body($0) }
+    }
+
+    /// Removes the scratch that processes killed while building left behind: rebuild files beside the
+    /// SQLite file and point-in-time files in the temporary directory whose process is gone, and (on
+    /// PostgreSQL) replica schemas no live session holds. Run once as the runtime prepares.
+    func sweepScratch() async {
+        var swept = Scratch.sweep(folder: FileManager.default.temporaryDirectory.path, prefix: Scratch.pointInTimePrefix)
+        if let sqlite {
+            let url = URL(fileURLWithPath: sqlite.path)
+            swept += Scratch.sweep(folder: url.deletingLastPathComponent().path, prefix: url.lastPathComponent + ".rebuild-")
+        }
+        if let postgres {
+            do {
+                swept += try await PostgresReplica.sweep(in: postgres.database)
+            } catch {
+                logger.warning("could not sweep abandoned replica schemas", metadata: ["error": "\(error)"])
+            }
+        }
+        if !swept.isEmpty {
+            logger.notice("removed scratch left by processes that ended while building", metadata: ["removed": "\(swept.joined(separator: ", "))"])
+        }
     }
 
     /// Rebuilds the read model `name` without downtime: builds it beside the live one from the start of
@@ -105,10 +233,13 @@ extension ChronicleRuntime {
         let total = try await store.headPosition().rawValue
         replays.record(ReplayProgress(name: name, phase: .building, done: 0, total: total, eventsPerSecond: 0), for: name)
         do {
-            let replica = try await replica(rebuilding: model)
-            try await Replay.rebuild(replica, from: store) { progress in
-                replays.record(progress, for: name)
-                report(progress)
+            try await replays.rebuildPermits.run {
+                try await withReplica(rebuilding: model) { replica in
+                    try await Replay.rebuild(replica, from: store) { progress in
+                        replays.record(progress, for: name)
+                        report(progress)
+                    }
+                }
             }
             // The live runner reads on from its own position; what the swap already holds, it skips.
             logger.info("read model rebuilt and swapped in", metadata: ["read_model": "\(name)"])
@@ -152,18 +283,27 @@ extension ChronicleRuntime {
     public func queries(asOf position: GlobalPosition, readModels models: [any SQLReadModel]) async throws -> any SQLQuerying {
         let head = try await store.headPosition()
         guard position <= head else { throw ReplayRequestError.beyondHead(position: position, head: head) }
-        let key = models.map(\.name).joined(separator: ",") + "@\(position.rawValue)"
-        let store = self.store
-        let build = replays.pointInTime(key) {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("chronicle-as-of-\(UUID().uuidString.lowercased()).sqlite").path
-            let replica = try SQLiteReplica(models: models, path: path)
-            do {
-                try await Replay.catchUp(replica, from: store, to: position)
-            } catch {
-                await replica.discard()
-                throw error
+        let names = models.map(\.name).joined(separator: ",")
+        let (store, permits) = (self.store, replays.pointInTimePermits)
+        let key = names + "@\(position.rawValue)"
+        let build = replays.pointInTime(key, models: names, position: position) { nearest in
+            try await permits.run {
+                let path = Scratch.pointInTimePath()
+                // From the nearest earlier build when there is one: only the events between are read.
+                let replica: SQLiteReplica
+                if let earlier = nearest {
+                    replica = try await SQLiteReplica(copying: earlier, path: path)
+                } else {
+                    replica = try SQLiteReplica(models: models, path: path)
+                }
+                do {
+                    try await Replay.catchUp(replica, from: store, to: position)
+                } catch {
+                    await replica.discard()
+                    throw error
+                }
+                return replica
             }
-            return replica
         }
         do {
             return try await build.value
@@ -207,5 +347,35 @@ extension ChronicleRuntime {
             return "\(here), and no worker has owned it yet: start `chronicle worker`"
         }
         return "\(here): its owner is worker \(process) (since \(owner["since"]?.text ?? "?")); pause or resume it there"
+    }
+}
+
+/// Names of scratch files that say which process made them, so that a sweep removes only those of
+/// processes that are gone.
+enum Scratch {
+    static let pointInTimePrefix = "chronicle-as-of-"
+
+    /// A point-in-time build's file in the temporary directory: `chronicle-as-of-<pid>-<random>.sqlite`.
+    static func pointInTimePath() -> String {
+        FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(pointInTimePrefix)\(getpid())-\(UUID().uuidString.prefix(8).lowercased()).sqlite").path
+    }
+
+    /// A rebuild's file beside the database: `<database>.rebuild-<pid>-<random>-<read model>`.
+    static func rebuildPath(of database: String, model: String) -> String {
+        database + ".rebuild-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())-\(model.prefix(64))"
+    }
+
+    /// Deletes the files in `folder` named `prefix<pid>-…` whose process no longer runs (and those
+    /// named by an earlier version, without a process id); answers their names.
+    static func sweep(folder: String, prefix: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var swept: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            let pid = name.dropFirst(prefix.count).prefix { $0 != "-" && $0 != "." }
+            if let pid = Int32(pid), pid > 0, kill(pid, 0) == 0 || errno == EPERM { continue }  // alive
+            if (try? FileManager.default.removeItem(atPath: folder + "/" + name)) != nil { swept.append(name) }
+        }
+        return swept
     }
 }

@@ -27,11 +27,24 @@ public final class SQLiteReplica: ReadModelReplica {
         try self.init(models: [model], path: path, live: database)
     }
 
-    private init(models: [any SQLReadModel], path: String, live: SQLiteDatabase?) throws {
+    /// A replica to be read, starting as a copy of `other` (its rows and checkpoint): catching it up
+    /// from there costs only the events after `other`'s position.
+    public convenience init(copying other: SQLiteReplica, path: String) async throws {
+        try? FileManager.default.removeItem(atPath: path)
+        do {
+            try await other.queue.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw Self.failure(error, creating: path)
+        }
+        try self.init(models: other.models, path: path, live: nil, copied: true)
+    }
+
+    private init(models: [any SQLReadModel], path: String, live: SQLiteDatabase?, copied: Bool = false) throws {
         self.models = models
         self.path = path
         self.live = live
-        try? FileManager.default.removeItem(atPath: path)
+        if !copied { try? FileManager.default.removeItem(atPath: path) }
         do {
             var configuration = Configuration()
             configuration.prepareDatabase { db in
@@ -40,15 +53,26 @@ public final class SQLiteReplica: ReadModelReplica {
                 try db.execute(sql: "PRAGMA synchronous = OFF")
             }
             queue = try DatabaseQueue(path: path, configuration: configuration)
-            try queue.write { db in
-                try db.execute(sql: "CREATE TABLE replica_checkpoint (position BIGINT NOT NULL)")
-                try db.execute(sql: "INSERT INTO replica_checkpoint VALUES (0)")
-                for model in models { try db.run(model.createStatements) }
+            if !copied {
+                try queue.write { db in
+                    try db.execute(sql: "CREATE TABLE replica_checkpoint (position BIGINT NOT NULL)")
+                    try db.execute(sql: "INSERT INTO replica_checkpoint VALUES (0)")
+                    for model in models { try db.run(model.createStatements) }
+                }
             }
         } catch {
             try? FileManager.default.removeItem(atPath: path)
-            throw EventStoreError.storage("cannot create the replica \(path): \(error)")
+            throw Self.failure(error, creating: path)
         }
+    }
+
+    /// A full disk or an I/O error is ``EventStoreError/unavailable(_:)`` (a 503: retry later); anything
+    /// else a storage error.
+    private static func failure(_ error: any Error, creating path: String) -> EventStoreError {
+        if let error = error as? DatabaseError, case .unavailable = SQLiteDatabase.mapped(error) {
+            return .unavailable("no room for a scratch read model at \(path) (\(error.resultCode)); retry later")
+        }
+        return .storage("cannot create the replica \(path): \(error)")
     }
 
     public var names: [String] { models.map(\.name) }
@@ -63,6 +87,16 @@ public final class SQLiteReplica: ReadModelReplica {
 
     public func consume(_ events: [RecordedEvent]) async throws {
         guard let last = events.last else { return }
+        do {
+            try await apply(events, last: last)
+        } catch let error as DatabaseError {
+            // A full disk is a passing condition; a read model's own failure stays what it is.
+            if case .unavailable(let why) = SQLiteDatabase.mapped(error) { throw EventStoreError.unavailable(why) }
+            throw error
+        }
+    }
+
+    private func apply(_ events: [RecordedEvent], last: RecordedEvent) async throws {
         try await queue.write { [models] db in
             let checkpoint = try Self.checkpoint(db)
             for event in events where event.position > checkpoint {

@@ -71,9 +71,24 @@ struct Serve: AsyncParsableCommand {
         ]
         let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.runtime"))
         let where_ = postgres.map { "PostgreSQL at \($0.endpoint)" } ?? storage.database
+        // A database that can never work as configured stops the server at once, with PostgreSQL's reason.
+        if let postgres, let reason = await postgres.permanentFailure() { throw OperatorError(reason) }
         let app = ChronicleServer.application(runtime: runtime, dependencies: postgres.map { [$0.client] } ?? [], configuration: server) {
             [host] port in
-            logger.notice("Chronicle is serving", metadata: ["url": "http://\(host):\(port)", "database": "\(where_)"])
+            // Serving is said once the database is prepared (until then requests wait or answer 503);
+            // the listener must not wait for it, so that /health answers meanwhile.
+            Task {
+                while !Task.isCancelled {
+                    do {
+                        try await runtime.prepare()
+                        break
+                    } catch {
+                        logger.warning("listening, but the database is not ready yet; retrying", metadata: ["url": "http://\(host):\(port)", "error": "\(error)"])
+                        try? await Task.sleep(for: .seconds(2))
+                    }
+                }
+                logger.notice("Chronicle is serving", metadata: ["url": "http://\(host):\(port)", "database": "\(where_)"])
+            }
         }
         do {
             try await reportingStorageFailures { try await app.runService() }

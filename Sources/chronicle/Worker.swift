@@ -29,6 +29,7 @@ struct Worker: AsyncParsableCommand {
             throw OperatorError("a worker needs PostgreSQL: pass --postgres URL or set DATABASE_URL")
         }
         let logger = Logger(label: "chronicle.worker")
+        if let reason = await postgres.permanentFailure() { throw OperatorError(reason) }
         let backend = ChronicleRuntime.Backend.postgres(postgres)
         // Every application this worker runs, one line each.
         let modules: [any ApplicationModule] = [

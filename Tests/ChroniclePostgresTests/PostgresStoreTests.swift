@@ -242,14 +242,17 @@ struct PostgresProjectionTests {
     @Test func aReplicaIsSwappedInOnlyOnceCaughtUp() async throws {
         try await PostgresTestDatabase.withDatabase { database in
             let schemas = Mutex<[String]>([])
-            try await SQLProjectionContract.aReplicaIsSwappedInOnlyOnceCaughtUp(
-                store: PostgresEventStore(database: database), checkpoints: PostgresCheckpointStore(database: database),
-                projection: { try await PostgresProjection($0, database: database).prepared() },
-                replica: { model in
-                    let replica = try await PostgresReplica.rebuilding(model, in: database)
-                    schemas.withLock { $0.append(replica.schema) }
-                    return replica
-                }, rows: { try await database.rows($0) })
+            // Built as a runtime builds one: holding the replica's lock, so that no sweep takes it meanwhile.
+            try await PostgresReplica.building(CountingReadModel(name: "counts_live"), in: database) { held in
+                try await SQLProjectionContract.aReplicaIsSwappedInOnlyOnceCaughtUp(
+                    store: PostgresEventStore(database: database), checkpoints: PostgresCheckpointStore(database: database),
+                    projection: { try await PostgresProjection($0, database: database).prepared() },
+                    replica: { model in
+                        #expect(model.name == held.model.name)
+                        schemas.withLock { $0.append(held.schema) }
+                        return held
+                    }, rows: { try await database.rows($0) })
+            }
             // The replica's schema is gone with it.
             let schema = try #require(schemas.withLock { $0.first })
             #expect(try await database.rows(SQLStatement("SELECT nspname FROM pg_namespace WHERE nspname = ?", [.text(schema)])).isEmpty)

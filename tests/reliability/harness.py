@@ -292,13 +292,14 @@ class ChronicleServer(ChronicleProcess):
     again on the same data and port."""
 
     def __init__(self, workdir: Path, postgres_url: str | None = None, database: Path | None = None,
-                 mailbox: Path | None = None, extra_args: tuple = ()):
+                 mailbox: Path | None = None, extra_args: tuple = (), env: dict | None = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.postgres_url = postgres_url
         self.database = Path(database) if database else self.workdir / "chronicle.sqlite"
         self.mailbox = Path(mailbox) if mailbox else self.workdir / "chronicle.mailbox"
         self.extra_args = tuple(extra_args)
+        self.env = dict(env or {})  # added to (or replacing) this process's environment for the server
         self.port = free_port()
         self.process: subprocess.Popen | None = None
         self.log_path = self.workdir / "server.log"
@@ -337,7 +338,8 @@ class ChronicleServer(ChronicleProcess):
                 log.write(f"\n==== start {self.starts} at {time.strftime('%H:%M:%S')}: {' '.join(self.command())}\n".encode())
                 log.flush()
                 self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                                cwd=self.workdir, stdin=subprocess.DEVNULL)
+                                                cwd=self.workdir, stdin=subprocess.DEVNULL,
+                                                env={**os.environ, **self.env} if self.env else None)
             while True:
                 if self.process.poll() is not None:
                     break

@@ -122,7 +122,7 @@ struct TodoRoutes {
         }
     }
 
-    private func todoId(_ context: BasicRequestContext) throws -> TodoID {
+    private func todoId(_ context: ChronicleRequestContext) throws -> TodoID {
         guard let raw = context.parameters.get("id"), let id = TodoID(raw) else {
             throw APIError.badRequest("todo_id is not a UUID")
         }

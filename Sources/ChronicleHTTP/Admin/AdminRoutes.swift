@@ -136,17 +136,22 @@ struct AdminRoutes {
             let needle = request.uri.queryParameters.get("q").map { String($0).lowercased() } ?? ""
             let category: String? = request.uri.queryParameters.get("category").flatMap { $0.isEmpty ? nil : String($0) }
             let limit = try request.limit(default: 200)
+            // Every stream is considered (in pages), not only the first ones by name: the newest of
+            // 30,000 is listed, and a category filter finds its streams wherever their names sort.
             var all: [StreamInfo] = []
+            var categories = Set<String>()
             var after: StreamName?
-            while all.count < 10_000 {
+            while true {
                 let page = try await store.streams(after: after, limit: 1_000)
-                all += page
+                for info in page {
+                    categories.insert(info.name.category)
+                    if category == nil || info.name.category == category { all.append(info) }
+                }
                 guard page.count == 1_000, let last = page.last else { break }
                 after = last.name
             }
-            let categories = Set(all.map(\.name.category)).sorted()
             var rows: [StreamRow] = []
-            for info in all.sorted(by: { $0.lastPosition > $1.lastPosition }) where category == nil || info.name.category == category {
+            for info in all.sorted(by: { $0.lastPosition > $1.lastPosition }) {
                 let row = try await summaries.row(for: info, store: store, modules: runtime.modules)
                 if !needle.isEmpty, ![row.name, row.category, row.lastType ?? "", row.summary ?? ""].contains(where: { $0.lowercased().contains(needle) }) {
                     continue
@@ -154,7 +159,7 @@ struct AdminRoutes {
                 rows.append(row)
                 if rows.count >= limit { break }
             }
-            return JSONBody.response(.ok, StreamsListBody(streams: rows, categories: categories))
+            return JSONBody.response(.ok, StreamsListBody(streams: rows, categories: categories.sorted()))
         }
         router.get("/admin/api/history") { _, _ in
             JSONBody.response(.ok, HistoryBody(intervalSeconds: monitor.interval.components.seconds, samples: monitor.history))

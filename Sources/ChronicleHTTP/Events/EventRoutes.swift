@@ -6,18 +6,22 @@ import Hummingbird
 struct EventRoutes {
     let store: any EventStore
 
-    func register(on router: RouteTable) {
-        router.get("/streams") { request, _ in
-            let after: StreamName?
-            do {
-                after = try request.uri.queryParameters.get("after").map { try StreamName($0) }
-            } catch {
-                throw APIError.badRequest(String(describing: error))
+    /// Registers the routes under `prefix` (`""`, and `/admin/api` for the console: behind the credential).
+    /// (The console lists streams through its own `/admin/api/streams`: no list under the prefix.)
+    func register(on router: RouteTable, prefix: String = "") {
+        if prefix.isEmpty {
+            router.get("/streams") { request, _ in
+                let after: StreamName?
+                do {
+                    after = try request.uri.queryParameters.get("after").map { try StreamName($0) }
+                } catch {
+                    throw APIError.badRequest(String(describing: error))
+                }
+                let streams = try await store.streams(after: after, limit: try request.limit(default: HTTPLimits.maxPageSize))
+                return JSONBody.response(.ok, ["streams": streams.map(StreamBody.init)])
             }
-            let streams = try await store.streams(after: after, limit: try request.limit(default: HTTPLimits.maxPageSize))
-            return JSONBody.response(.ok, ["streams": streams.map(StreamBody.init)])
         }
-        router.get("/streams/:name") { request, context in
+        router.get(prefix + "/streams/:name") { request, context in
             let stream: StreamName
             do {
                 stream = try StreamName(context.parameters.get("name") ?? "")
@@ -29,7 +33,7 @@ struct EventRoutes {
                 stream, from: max(from, 1), direction: .forwards, limit: try request.limit(default: HTTPLimits.maxPageSize))
             return JSONBody.response(.ok, EventsBody(events: events.map(EventBody.init)))
         }
-        router.get("/log") { request, _ in
+        router.get(prefix + "/log") { request, _ in
             if let raw = request.uri.queryParameters.get("correlation") {
                 guard let correlation = UUID(uuidString: String(raw)) else {
                     throw APIError.badRequest("correlation must be a UUID")

@@ -57,15 +57,22 @@
     refresh();
   });
 
+  // A live event's category: the event names it (a server with an admin credential sends anonymous
+  // pages only position, type and category), or its stream's name begins with it.
+  function categoryOf(event) {
+    if (typeof event.category === 'string') return event.category;
+    return typeof event.stream === 'string' ? event.stream.split('-')[0] : '';
+  }
+
   function connectLive() {
     if (!('EventSource' in window)) return;
-    const source = new EventSource('/events/live');
+    const source = new EventSource('/events/live?after=head');
     source.onopen = () => { $('#live-status').textContent = 'Live'; refresh(); };
     source.onmessage = (message) => {
       let event;
       try { event = JSON.parse(message.data); } catch (_) { return; }
       knownPosition = Math.max(knownPosition, Number(message.lastEventId) || Number(event.position) || 0);
-      if (typeof event.stream === 'string' && event.stream.startsWith('cart-')) scheduleRefresh();
+      if (categoryOf(event) === 'cart') scheduleRefresh();
     };
     source.onerror = () => {
       $('#live-status').textContent = 'Reconnecting…';

@@ -86,16 +86,23 @@
     }
   });
 
+  // A live event's category: the event names it (a server with an admin credential sends anonymous
+  // pages only position, type and category), or its stream's name begins with it.
+  function categoryOf(event) {
+    if (typeof event.category === 'string') return event.category;
+    return typeof event.stream === 'string' ? event.stream.split('-')[0] : '';
+  }
+
   function connectLive() {
     if (!('EventSource' in window)) return;
-    const source = new EventSource('/events/live');
+    const source = new EventSource('/events/live?after=head');
     source.onopen = () => { $('#live-status').textContent = 'Live'; refresh(); };
     source.onmessage = (message) => {
       let event;
       try { event = JSON.parse(message.data); } catch (_) { return; }
       const position = Number(message.lastEventId) || Number(event.position) || 0;
       knownPosition = Math.max(knownPosition, position);
-      if (typeof event.stream === 'string' && event.stream.startsWith('pizza-')) scheduleRefresh();
+      if (categoryOf(event) === 'pizza') scheduleRefresh();
     };
     source.onerror = () => {
       $('#live-status').textContent = 'Reconnecting…';

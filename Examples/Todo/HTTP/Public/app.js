@@ -547,11 +547,18 @@
     }, 60);
   }
 
+  // A live event's category: the event names it (a server with an admin credential sends anonymous
+  // pages only position, type and category), or its stream's name begins with it.
+  function categoryOf(event) {
+    if (typeof event.category === 'string') return event.category;
+    return typeof event.stream === 'string' ? event.stream.split('-')[0] : '';
+  }
+
   function connectLive() {
     if (!('EventSource' in window)) return;
     // EventSource reconnects by itself and resumes with Last-Event-ID (the position) on its own.
     // Without a known head, the feed starts at the server's head: never replay the whole log.
-    const source = new EventSource(knownPosition > 0 ? `/events/live?after=${knownPosition}` : '/events/live');
+    const source = new EventSource(knownPosition > 0 ? `/events/live?after=${knownPosition}` : '/events/live?after=head');
     source.onopen = () => {
       els.liveStatus.textContent = 'Live';
       // Anything missed while disconnected is on the board already.
@@ -562,7 +569,7 @@
       try { event = JSON.parse(message.data); } catch (_) { return; }
       const position = Number(message.lastEventId) || Number(event.position) || 0;
       notePosition(position);
-      if (typeof event.stream === 'string' && event.stream.startsWith('todo-')) scheduleRefresh(position);
+      if (categoryOf(event) === 'todo') scheduleRefresh(position);
     };
     source.onerror = () => {
       els.liveStatus.textContent = 'Reconnecting…';

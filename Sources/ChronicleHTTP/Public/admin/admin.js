@@ -214,7 +214,7 @@
     try {
       if (kind === 'stream') {
         setInspector(`Stream ${key}`, 'Loading…');
-        const answer = await api('GET', `/streams/${enc(key)}`);
+        const answer = await api('GET', `/admin/api/streams/${enc(key)}`);
         if (token !== inspectToken) return;
         setInspector(`Stream ${key}`, `${answer.events.length} event${answer.events.length === 1 ? '' : 's'}, oldest first`);
         showEvents(answer.events);
@@ -222,7 +222,7 @@
       } else if (kind === 'event') {
         setInspector(`Event ${key}`, 'Loading…');
         try {
-          const event = await api('GET', `/events/${enc(key)}`);
+          const event = await api('GET', `/admin/api/events/${enc(key)}`);
           if (token !== inspectToken) return;
           setInspector(`Event ${key}`, `What caused the event you followed: position #${event.position}.`);
           showEvents([event]);
@@ -239,7 +239,7 @@
         }
       } else if (kind === 'correlation') {
         setInspector(`Conversation ${key}`, 'Loading…');
-        const answer = await api('GET', `/log?correlation=${enc(key)}`);
+        const answer = await api('GET', `/admin/api/log?correlation=${enc(key)}`);
         if (token !== inspectToken) return;
         setInspector(`Conversation ${key}`,
           `${answer.events.length} event${answer.events.length === 1 ? '' : 's'} with this correlation id, in log order`);
@@ -444,7 +444,7 @@
   async function loadLog() {
     const after = Math.max(0, head - 100);
     try {
-      const answer = await api('GET', `/log?after=${after}&limit=100`);
+      const answer = await api('GET', `/admin/api/log?after=${after}&limit=100`);
       for (const event of answer.events) addLogRow(event);
       clearError('log');
     } catch (e) {
@@ -460,7 +460,7 @@
       return;
     }
     // Starts right after the newest event on screen; EventSource resumes with Last-Event-ID itself.
-    const source = new EventSource(`/events/live?after=${lastLogPosition}`);
+    const source = new EventSource(`/admin/api/events/live?after=${lastLogPosition}`);
     source.onopen = () => { els.live.textContent = 'Live'; els.live.classList.add('on'); };
     source.onmessage = (message) => {
       let event;
