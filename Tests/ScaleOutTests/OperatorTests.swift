@@ -36,6 +36,26 @@ struct OperatorTests {
         }
     }
 
+    /// A PostgreSQL that can never work as configured (here: no such database) stops serve and worker at
+    /// once with PostgreSQL's own reason, without pages of driver errors first (Hardening 2, item 8).
+    @Test func aDatabaseThatCannotWorkStopsAtOnceWithPostgreSQLsReason() async throws {
+        let url = try ScaleOut.requireURL()
+        guard var components = URLComponents(string: url) else { Issue.record("DATABASE_URL is not a URL"); return }
+        components.path = "/no_such_database_\(UUID().uuidString.prefix(8).lowercased())"
+        let wrong = try #require(components.string)
+        let directory = try TemporaryDirectory()
+        for command in [["worker"], ["serve", "--port", "0"]] {
+            let started = ContinuousClock.now
+            let process = try ChronicleProcess(command + ["--postgres", wrong], directory: directory, name: command[0])
+            let status = await process.waitForExit(timeout: .seconds(60))
+            #expect(status != nil && status != 0, "\(command): \(process.log)")
+            #expect(ContinuousClock.now - started < .seconds(15), "\(command) took \(ContinuousClock.now - started) to stop")
+            #expect(process.log.contains("does not exist"), "\(command): \(process.log)")
+            #expect(process.log.split(separator: "\n").count <= 3, "\(command): \(process.log)")
+            #expect(!process.log.contains("Chronicle is serving"), "\(command): \(process.log)")
+        }
+    }
+
     /// A file or a port that cannot be had is said in plain words, with the flag that changes it.
     @Test func aBadPathOrABusyPortIsSaidPlainlyWithTheFlagToChange() async throws {
         let directory = try TemporaryDirectory()
