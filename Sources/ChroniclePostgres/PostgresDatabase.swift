@@ -154,7 +154,9 @@ public final class PostgresDatabase: Sendable {
             if away { outage.withLock { $0 = false } }
             return value
         } catch let error as EventStoreError {
-            if case .unavailable = error, !away { outage.withLock { $0 = true } }
+            // Only the server being away counts (no connection, no answer in time), not a lock timeout
+            // or a serialization failure under load, which are unavailable too but pass by themselves.
+            if case .unavailable(let reason) = error, !away, reason.hasPrefix(Self.awayPrefix) { outage.withLock { $0 = true } }
             throw error
         }
     }
@@ -162,6 +164,8 @@ public final class PostgresDatabase: Sendable {
     /// How long an operation waits while the server is known to be away (an earlier one failed as
     /// unavailable and none has succeeded since).
     static let outageTimeout: Duration = .seconds(2)
+    /// How the reasons of "the server is away" begin (a connection that fails, an operation unanswered).
+    static let awayPrefix = "PostgreSQL at "
 
     private func within<T: Sendable>(_ timeout: Duration, _ body: @Sendable @escaping () async throws -> T) async throws -> T {
         let endpoint = self.endpoint
