@@ -42,7 +42,6 @@ extension PostgresRuntimeTests {
             let abandoned = "chronicle_replica_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
             let held = "chronicle_replica_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
             try await database.execute("CREATE SCHEMA \(unescaped: abandoned)")
-            try await database.execute("CREATE SCHEMA \(unescaped: held)")
             func exists(_ schema: String) async throws -> Bool {
                 try await database.withConnection { connection in
                     var found = false
@@ -53,8 +52,11 @@ extension PostgresRuntimeTests {
                 }
             }
             // Another session holds the lock of `held`, as a building process does, while the runtime prepares.
+            // As a builder does, it takes the lock before it creates the schema: tests running beside this
+            // one sweep the same database, and would rightly drop a schema nobody holds yet.
             try await database.client.withConnection { holder in
                 try await holder.query("SELECT pg_advisory_lock(1129467986, hashtext(\(String(held))))", logger: Logger(label: "test"))
+                try await database.execute("CREATE SCHEMA \(unescaped: held)")
                 let runtime = try ChronicleRuntime(configuration: .init(backend: .postgres(database)), modules: [Ledger()])
                 try await runtime.prepare()
                 #expect(try await !exists(String(abandoned)), "the abandoned replica schema is still there")
