@@ -277,6 +277,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The stored formats of every application, read from a database an earlier Chronicle wrote.
+        .testTarget(
+            name: "StoredFormatTests",
+            dependencies: [
+                "BankApp", "BankDomain", "CartApp", "CartDomain", "Chronicle", "ChronicleRuntime", "ChronicleTesting",
+                "PizzaApp", "PizzaDomain", "TodoApp", "TodoDomain", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            resources: [.copy("Corpus")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "BankDomainTests",
             dependencies: ["BankDomain", "Chronicle", "ChronicleTesting"],

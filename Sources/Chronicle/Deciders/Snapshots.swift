@@ -90,10 +90,17 @@ public struct SnapshotPolicy<State: Sendable>: Sendable {
 }
 
 extension SnapshotPolicy where State: Codable {
-    /// A policy that encodes the state as JSON with `Codable`.
+    /// A policy that encodes the state as JSON with `Codable`, keys sorted: the same state, the same bytes.
+    /// (Until 2026-12-06 the keys came in an order that changed from process to process; snapshots
+    /// written so decode all the same — `StoredFormatTests`.)
     public init(every: Int, schemaVersion: Int) {
         self.init(
-            every: every, schemaVersion: schemaVersion, encode: { try JSONEncoder().encode($0) },
+            every: every, schemaVersion: schemaVersion,
+            encode: { state in
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys
+                return try encoder.encode(state)
+            },
             decode: { try JSONDecoder().decode(State.self, from: $0) })
     }
 }

@@ -140,6 +140,8 @@ let added = Todo.Event.added(milk)
         let golden = #"{"cleared":false,"status":"outstanding","title":"golden"}"#
         let fromGolden = try policy.decode(Data(golden.utf8))
         #expect(fromGolden.status == .outstanding && fromGolden.title == "golden" && fromGolden.cleared == false)
+        // Byte for byte: a snapshot's keys are sorted (they came in any order before 2026-12-06).
+        #expect(String(decoding: try policy.encode(fromGolden), as: UTF8.self) == golden)
         #expect(throws: (any Error).self) { try policy.decode(Data(#"{"cleared":false,"status":"lost"}"#.utf8)) }
     }
 }
