@@ -56,7 +56,7 @@ public struct AccessPolicy: Sendable {
         let segments = canonicalSegments(path)
         switch segments.first {
         case "log", "streams": return true
-        case "events": return segments.count >= 2 && segments[1] != "live"
+        case "events": return segments.count >= 2 && !["live", "head"].contains(segments[1])
         default: return false
         }
     }

@@ -26,6 +26,11 @@ struct LiveEvents {
 
     /// Registers the routes under `prefix` (`""`, and `/admin/api` for the console: behind the credential).
     func register(on router: RouteTable, prefix: String = "") {
+        // The log's head, `{"position"}`: what a page has to know to follow the feed from where its
+        // lists were read (anyone may ask: it says no more than the live feed's hints).
+        router.get(prefix + "/events/head") { _, _ in
+            JSONBody.response(.ok, ["position": try await store.headPosition().rawValue])
+        }
         router.get(prefix + "/events/live") { request, context in
             let thin = prefix.isEmpty && thinForAnonymous(request)
             let resume = Self.lastEventID.flatMap { request.headers[$0] }.flatMap { Int64($0) }.map { GlobalPosition(rawValue: max(0, $0)) }

@@ -86,28 +86,16 @@
     send('TransferMoney', { transfer_id: id, ...fields(e.target) });
   });
 
-  // A live event's category: the event names it (a server with an admin credential sends anonymous
-  // pages only position, type and category), or its stream's name begins with it.
-  function categoryOf(event) {
-    if (typeof event.category === 'string') return event.category;
-    return typeof event.stream === 'string' ? event.stream.split('-')[0] : '';
-  }
-
+  // The shared live feed (/chronicle/live.js): from the position shown, or the server's head.
   function connectLive() {
-    if (!('EventSource' in window)) return;
-    const source = new EventSource('/events/live?after=head');
-    source.onopen = () => { $('#live-status').textContent = 'Live'; refresh(); };
-    source.onmessage = (message) => {
-      let event;
-      try { event = JSON.parse(message.data); } catch (_) { return; }
-      const position = Number(message.lastEventId) || Number(event.position) || 0;
-      knownPosition = Math.max(knownPosition, position);
-      if (['account', 'transfer'].includes(categoryOf(event))) scheduleRefresh();
-    };
-    source.onerror = () => {
-      $('#live-status').textContent = 'Reconnecting…';
-      if (source.readyState === EventSource.CLOSED) setTimeout(connectLive, 3000);
-    };
+    ChronicleLive.follow({
+      categories: ['account', 'transfer'],
+      after: () => knownPosition,
+      onOpen: refresh,
+      onPosition: (position) => { knownPosition = Math.max(knownPosition, position); },
+      onEvent: scheduleRefresh,
+      onStatus: (text) => { $('#live-status').textContent = text; },
+    });
   }
 
   refresh();

@@ -547,53 +547,22 @@
     }, 60);
   }
 
-  // A live event's category: the event names it (a server with an admin credential sends anonymous
-  // pages only position, type and category), or its stream's name begins with it.
-  function categoryOf(event) {
-    if (typeof event.category === 'string') return event.category;
-    return typeof event.stream === 'string' ? event.stream.split('-')[0] : '';
-  }
-
+  // The shared live feed (/chronicle/live.js), from the position on screen: never the whole log.
+  // Anything missed while disconnected is on the board after the refresh of each (re)connection.
   function connectLive() {
-    if (!('EventSource' in window)) return;
-    // EventSource reconnects by itself and resumes with Last-Event-ID (the position) on its own.
-    // Without a known head, the feed starts at the server's head: never replay the whole log.
-    const source = new EventSource(knownPosition > 0 ? `/events/live?after=${knownPosition}` : '/events/live?after=head');
-    source.onopen = () => {
-      els.liveStatus.textContent = 'Live';
-      // Anything missed while disconnected is on the board already.
-      refresh(knownPosition);
-    };
-    source.onmessage = (message) => {
-      let event;
-      try { event = JSON.parse(message.data); } catch (_) { return; }
-      const position = Number(message.lastEventId) || Number(event.position) || 0;
-      notePosition(position);
-      if (categoryOf(event) === 'todo') scheduleRefresh(position);
-    };
-    source.onerror = () => {
-      els.liveStatus.textContent = 'Reconnecting…';
-      // A closed source (the server answered with an error) does not retry by itself.
-      if (source.readyState === EventSource.CLOSED) setTimeout(connectLive, 3000);
-    };
-  }
-
-  /**
-   * The log's head, so that the live feed starts exactly where the board read will be. Should it be
-   * unreadable, nothing is lost: the feed then starts at the server's head, and every (re)connection
-   * re-reads the board.
-   */
-  async function readHead() {
-    try {
-      const answer = await api('GET', '/admin/api/subscriptions');
-      return Number(answer && answer.head) || 0;
-    } catch (_) {
-      return 0;
-    }
+    ChronicleLive.follow({
+      categories: ['todo'],
+      after: () => knownPosition,
+      onOpen: () => refresh(knownPosition),
+      onPosition: notePosition,
+      onEvent: (_, position) => scheduleRefresh(position),
+      onStatus: (text) => { els.liveStatus.textContent = text; },
+    });
   }
 
   (async function start() {
-    notePosition(await readHead());
+    // The head (public, GET /events/head), so that the live feed starts exactly where the board read is.
+    notePosition(await ChronicleLive.head());
     await refresh(knownPosition);
     document.body.dataset.ready = 'true';  // for tests and tools: the first board is on screen
     connectLive();

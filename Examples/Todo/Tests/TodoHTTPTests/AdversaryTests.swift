@@ -203,6 +203,9 @@ import Testing
                 let answer = try await client.send(.get, path, headers: bearer)
                 #expect(answer.status == 200 && answer.text.contains(path == "/streams" ? "todo-\(id)" : "secret title"), "\(path): \(answer)")
             }
+            // The head's position is anyone's (pages follow the feed from it): a number, nothing more.
+            let head = try await client.get("/events/head")
+            #expect(head.status == 200 && head.text == #"{"position":\#(event.position.rawValue)}"#, "\(head)")
             let port = client.port
             let (anonymous, operatorView) = try await RawHTTP.onThread { () -> (String, String) in
                 let open = try RawHTTP.Connection(port: port)

@@ -455,26 +455,21 @@
   // ---------------------------------------------------------------- live feed
 
   function connectLive() {
-    if (!('EventSource' in window)) {
-      els.live.textContent = 'No live feed in this browser';
-      return;
-    }
-    // Starts right after the newest event on screen; EventSource resumes with Last-Event-ID itself.
-    const source = new EventSource(`/admin/api/events/live?after=${lastLogPosition}`);
-    source.onopen = () => { els.live.textContent = 'Live'; els.live.classList.add('on'); };
-    source.onmessage = (message) => {
-      let event;
-      try { event = JSON.parse(message.data); } catch (_) { return; }
-      setHead(event.position);
-      addLogRow(event);
-      inspectLive(event);
-      scheduleStreams();
-    };
-    source.onerror = () => {
-      els.live.textContent = 'Reconnecting…';
-      els.live.classList.remove('on');
-      if (source.readyState === EventSource.CLOSED) setTimeout(connectLive, 3000);
-    };
+    // The shared live feed (/chronicle/live.js), right after the newest event on screen.
+    ChronicleLive.follow({
+      url: '/admin/api/events/live',
+      after: () => lastLogPosition,
+      onEvent: (event) => {
+        setHead(event.position);
+        addLogRow(event);
+        inspectLive(event);
+        scheduleStreams();
+      },
+      onStatus: (text, live) => {
+        els.live.textContent = text;
+        els.live.classList.toggle('on', live);
+      },
+    });
   }
 
   // ---------------------------------------------------------------- subscriptions
