@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ChroniclePostgres", targets: ["ChroniclePostgres"]),
         .library(name: "ChronicleRuntime", targets: ["ChronicleRuntime"]),
         .library(name: "ChronicleHTTP", targets: ["ChronicleHTTP"]),
+        .library(name: "ChronicleHost", targets: ["ChronicleHost"]),
         .library(name: "ChronicleTesting", targets: ["ChronicleTesting"]),
         .library(name: "TodoDomain", targets: ["TodoDomain"]),
         .library(name: "BankDomain", targets: ["BankDomain"]),
@@ -191,28 +192,34 @@ let package = Package(
             dependencies: ["Chronicle"],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "chronicle",
+        // Chronicle's command line as a library: `serve`, `worker`, `migrate`, `send`, `projections` and
+        // `streams` for the modules of any application (`ChronicleHost<YourApp>.main()`).
+        .target(
+            name: "ChronicleHost",
             dependencies: [
                 "Chronicle",
                 "ChronicleSQLite",
                 "ChroniclePostgres",
                 "ChronicleRuntime",
                 "ChronicleHTTP",
-                "TodoApp",
-                "TodoHTTP",
-                "BankApp",
-                "BankHTTP",
-                "PizzaApp",
-                "PizzaHTTP",
-                "CartApp",
-                "CartHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `chronicle`: the example applications hosted by ChronicleHost, and the benchmark tools.
+        .executableTarget(
+            name: "chronicle",
+            dependencies: [
+                "Chronicle", "ChronicleSQLite", "ChroniclePostgres", "ChronicleRuntime", "ChronicleHTTP", "ChronicleHost",
+                "TodoApp", "TodoHTTP", "BankApp", "BankHTTP", "PizzaApp", "PizzaHTTP", "CartApp", "CartHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 // The benchmark's raw baseline: SQLite through its C API.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],

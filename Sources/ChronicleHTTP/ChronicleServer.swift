@@ -52,7 +52,7 @@ public enum ChronicleServer {
     public static func router(
         runtime: ChronicleRuntime, monitor: SubscriptionMonitor, configuration: Configuration, logger: Logger
     ) -> Router<ChronicleRequestContext> {
-        let modules = runtime.modules.compactMap { $0 as? any HTTPModule }
+        let modules = runtime.webModules
         let routes = RouteTable()
         // Liveness: the process answers. Readiness: the database is prepared and answers now.
         routes.get("/health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }

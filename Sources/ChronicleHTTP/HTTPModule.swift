@@ -3,13 +3,20 @@ import ChronicleRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 
-/// An application module with a web side: its routes, and its static pages under a path of its own.
+/// The web side of an application module: its routes, and its static pages under a path of its own.
 ///
-/// ``ChronicleServer`` serves every registered module that is one. The edge does the rest for every
-/// module alike: the JSON body kit (``JSONBody``), `405` for a method a path does not take, errors to
-/// statuses (``APIErrorConvertible``, and a store conflict is always a `409`), access rules and metrics.
-public protocol HTTPModule: ApplicationModule {
+/// It composes the ``ApplicationModule`` it serves (``application``) rather than re-declaring it: the
+/// runtime runs that module's read models, reactors, process managers and commands, and the server adds
+/// these routes and pages. ``ChronicleServer`` serves the web side of every module the runtime was made
+/// with (`ChronicleRuntime(configuration:modules:logger:)` given HTTP modules). The edge does
+/// the rest for every module alike: the JSON body kit (``JSONBody``), `405` for a method a path does not
+/// take, errors to statuses (``APIErrorConvertible``, and a store conflict is always a `409`), access
+/// rules and metrics.
+public protocol HTTPModule: Sendable {
+    /// The module this web side serves.
+    var application: any ApplicationModule { get }
     /// Adds the module's routes, which may use everything `runtime` owns.
     func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime)
     /// The module's static pages; nil (the default): none.
@@ -18,6 +25,33 @@ public protocol HTTPModule: ApplicationModule {
 
 extension HTTPModule {
     public var pages: StaticPages? { nil }
+    /// The module's name (its application's).
+    public var name: String { application.name }
+}
+
+extension ChronicleRuntime {
+    /// A runtime hosting `modules`: their applications' read models, reactors, process managers and
+    /// commands, and, for ``ChronicleServer``, their routes and pages.
+    public convenience init(configuration: Configuration, modules: [any HTTPModule], logger: Logger = Logger(label: "chronicle.runtime")) throws {
+        try self.init(configuration: configuration, modules: modules.map { WebHosted(web: $0) as any ApplicationModule }, logger: logger)
+    }
+
+    /// The web sides of the modules this runtime hosts.
+    public var webModules: [any HTTPModule] {
+        modules.compactMap { ($0 as? WebHosted)?.web }
+    }
+}
+
+/// A module hosted with its web side: every requirement is its application's (the one place that
+/// forwards them; `WebHostedTests` checks that none falls back to a default).
+struct WebHosted: ApplicationModule {
+    let web: any HTTPModule
+    var name: String { web.application.name }
+    var readModels: [any SQLReadModel] { web.application.readModels }
+    func reactors(_ context: ModuleContext) -> [any Reactor] { web.application.reactors(context) }
+    var processManagers: [any ProcessManager] { web.application.processManagers }
+    func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws { try web.application.registerCommands(on: bus, runtime: runtime) }
+    func summary(of event: RecordedEvent) -> String? { web.application.summary(of: event) }
 }
 
 /// A folder of static pages and the path it is served under: `/<module name>` by convention; the one
@@ -82,4 +116,21 @@ public final class RouteTable {
         }
         return order.map { ($0, allowed[$0] ?? []) }
     }
+}
+
+extension HTTPModule where Self: ApplicationModule {
+    /// A module that is its own web side.
+    public var application: any ApplicationModule { self }
+}
+
+/// A module with no web side (a read model or a reactor of its own), hosted beside modules that have one.
+public struct ApplicationOnly: HTTPModule {
+    public let application: any ApplicationModule
+
+    /// `application`, with no routes and no pages.
+    public init(_ application: any ApplicationModule) {
+        self.application = application
+    }
+
+    public func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime) {}
 }

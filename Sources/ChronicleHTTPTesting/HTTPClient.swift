@@ -23,7 +23,7 @@ public struct TestServer: Sendable {
 
     /// A server of `modules` on `database` in `directory` (a new one by default).
     public init(
-        modules: [any ApplicationModule], directory: TemporaryDirectory? = nil, database: String = "chronicle.sqlite", workers: Bool = true,
+        modules: [any HTTPModule], directory: TemporaryDirectory? = nil, database: String = "chronicle.sqlite", workers: Bool = true,
         clock: any ProcessClock = SystemProcessClock()
     ) throws {
         let directory = try directory ?? TemporaryDirectory()
@@ -32,7 +32,7 @@ public struct TestServer: Sendable {
 
     /// A server of `modules` on `backend` (on PostgreSQL, its client must be running).
     public init(
-        modules: [any ApplicationModule], backend: ChronicleRuntime.Backend, directory: TemporaryDirectory? = nil, workers: Bool = true,
+        modules: [any HTTPModule], backend: ChronicleRuntime.Backend, directory: TemporaryDirectory? = nil, workers: Bool = true,
         clock: any ProcessClock = SystemProcessClock()
     ) throws {
         self.directory = try directory ?? TemporaryDirectory()

@@ -29,6 +29,14 @@ public protocol MailSink: Sendable {
     func deliver(_ mail: Mail) async throws -> String
 }
 
+/// A ``MailSink`` for a process that runs no reactor (`chronicle send`, `streams`, `projections`): its
+/// modules need an outlet to be made, and nothing is ever delivered through it.
+public struct DiscardingMailSink: MailSink {
+    /// The sink.
+    public init() {}
+    public func deliver(_ mail: Mail) async throws -> String { "" }
+}
+
 /// The default ``MailSink`` (the Todo notifier's mail, the pizza courier's messages): appends each mail as a JSON line to a file,
 /// and logs it. Several processes may share the file: a delivery takes an exclusive `flock` on it and
 /// reads what others wrote before deciding whether the mail is new.

@@ -87,7 +87,7 @@ struct Counters: ApplicationModule {
 
 @Suite struct CommandRoutesTests {
     @Test func commandsReachTheBusAndAnswerAcceptedOrRejected() async throws {
-        let server = try TestServer(modules: [Counters()])
+        let server = try TestServer(modules: [ApplicationOnly(Counters())])
         try await server.run { client in
             let started = try await client.send(.post, "/commands/StartCounter", json: #"{"counter_id": "jsdf"}"#)
             #expect(started.status == 201, "\(started)")
@@ -111,7 +111,7 @@ struct Counters: ApplicationModule {
     }
 
     @Test func aCommandIdSentTwiceOverHTTPIsAppliedOnce() async throws {
-        let server = try TestServer(modules: [Counters()])
+        let server = try TestServer(modules: [ApplicationOnly(Counters())])
         try await server.run { client in
             _ = try await client.send(.post, "/commands/StartCounter", json: #"{"counter_id": "c1"}"#)
             let body = #"{"counter_id": "c1", "by": 5, "command_id": "0b341422-c516-4ee4-8f3e-ef1992dfff32"}"#

@@ -4,7 +4,7 @@ import ChronicleRuntime
 import Foundation
 
 /// A whole application in one file (docs/ARCHITECTURE.md shows it): sign the guestbook, read it back.
-struct Guestbook: HTTPModule {
+struct Guestbook: ApplicationModule, HTTPModule {
     let name = "guestbook"
     var readModels: [any SQLReadModel] { [Entries()] }
 

@@ -14,7 +14,7 @@ import Testing
 /// a 405 for every path from the route table, and the edge's own event browsing and admin API.
 @Suite struct ModuleEdgeTests {
     @Test func aModulesRoutesAnswerAndItsReadModelIsReadAfterItsOwnWrite() async throws {
-        let server = try TestServer(modules: [Tally()])
+        let server = try TestServer(modules: [Tally()] as [any HTTPModule])
         try await server.run { client in
             let counted = try await client.send(.post, "/tallies/apples", json: #"{"by": 3}"#)
             #expect(counted.status == 201, "\(counted)")
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func errorsBecomeStatusesAtTheEdgeAndChangeNothing() async throws {
-        let server = try TestServer(modules: [Tally()])
+        let server = try TestServer(modules: [Tally()] as [any HTTPModule])
         try await server.run { client in
             // The module's rule, mapped by its own APIErrorConvertible.
             let zero = try await client.send(.post, "/tallies/pears", json: #"{"by": 0}"#)
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func anotherMethodOnAModulesPathIs405NamingTheAllowedOnes() async throws {
-        let server = try TestServer(modules: [Tally()])
+        let server = try TestServer(modules: [Tally()] as [any HTTPModule])
         try await server.run { client in
             let put = try await client.send(.put, "/tallies/plums", json: #"{"by": 1}"#)
             #expect(put.status == 405, "\(put)")
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func aModulesPagesAreServedUnderItsOwnPathBesideTheAdminConsole() async throws {
-        let server = try TestServer(modules: [Tally()])
+        let server = try TestServer(modules: [Tally()] as [any HTTPModule])
         try await server.run { client in
             let page = try await client.get("/tally/")
             #expect(page.status == 200 && page.text.contains("<h1>Tally</h1>"), "\(page)")
@@ -107,7 +107,7 @@ import Testing
 @Suite struct ReadinessTests {
     @Test func aRequestBeforeTheRuntimeRunsFindsTheReadModelsTablesCreated() async throws {
         let directory = try TemporaryDirectory()
-        let runtime = try ChronicleRuntime(configuration: .init(sqlitePath: directory.path("ready.sqlite")), modules: [Tally()])
+        let runtime = try ChronicleRuntime(configuration: .init(sqlitePath: directory.path("ready.sqlite")), modules: [Tally()] as [any HTTPModule])
         let monitor = SubscriptionMonitor(runners: runtime.runners, store: runtime.store)
         // The router alone: no service runs, so nothing but the request itself can prepare the database.
         let router = ChronicleServer.router(runtime: runtime, monitor: monitor, configuration: .init(), logger: Logger(label: "test"))

@@ -6,7 +6,7 @@ import Hummingbird
 
 /// The HTTP edge's own test module, knowing nothing of Todo: counters that are counted up, a read
 /// model of their totals, and a page under `/tally/`.
-struct Tally: HTTPModule {
+struct Tally: ApplicationModule, HTTPModule {
     let name = "tally"
 
     /// Counting by zero breaks the module's rule: the module says that is a 422.

@@ -20,19 +20,46 @@ import Testing
         return result
     }
 
+    static let examples = ["Todo", "Bank", "Pizza", "Cart"]
+
+    static func importsAnExample(_ imports: [String], otherThan own: String? = nil) -> Bool {
+        imports.contains { line in examples.contains { $0 != own && line.hasPrefix("import \($0)") } }
+    }
+
     @Test func onlyTheExecutablesImportAnExampleApplication() throws {
         let sources = try Self.imports(under: "Sources")
         #expect(sources.count > 40, "found the sources at \(Self.root.path)")
         for (path, imports) in sources where !path.hasPrefix("Sources/chronicle/") {
-            #expect(!imports.contains { $0.hasPrefix("import Todo") }, "\(path) imports an example: \(imports)")
+            #expect(!Self.importsAnExample(imports), "\(path) imports an example: \(imports)")
         }
     }
 
-    @Test func theWorkerImportsNoHTTPAndTheRuntimeKnowsNoHTTP() throws {
-        let worker = try #require(try Self.imports(under: "Sources/chronicle")["Sources/chronicle/Worker.swift"])
-        #expect(!worker.contains { $0.contains("HTTP") || $0.contains("Hummingbird") }, "\(worker)")
+    /// Every example is layered alike: its domain imports only the core, its module nothing of HTTP, and
+    /// no example imports another.
+    @Test func everyExampleIsLayeredDomainModuleWeb() throws {
+        for example in Self.examples {
+            let domain = try Self.imports(under: "Examples/\(example)/Domain")
+            let module = try Self.imports(under: "Examples/\(example)/App")
+            let web = try Self.imports(under: "Examples/\(example)/HTTP")
+            #expect(!domain.isEmpty && !module.isEmpty && !web.isEmpty, "\(example) has a Domain, an App and an HTTP folder")
+            for (path, imports) in domain {
+                #expect(imports.allSatisfy { ["import Chronicle", "import Foundation"].contains($0) || $0.hasPrefix("import \(example)Domain") }, "\(path): \(imports)")
+            }
+            for (path, imports) in module {
+                #expect(!imports.contains { $0.contains("HTTP") || $0.contains("Hummingbird") }, "\(path): \(imports)")
+            }
+            for (path, imports) in domain.merging(module, uniquingKeysWith: +).merging(web, uniquingKeysWith: +) {
+                #expect(!Self.importsAnExample(imports, otherThan: example), "\(path) imports another example: \(imports)")
+            }
+        }
+    }
+
+    @Test func theRuntimeKnowsNoHTTPAndTheWorkerServesNone() throws {
         for (path, imports) in try Self.imports(under: "Sources/ChronicleRuntime") {
             #expect(!imports.contains { $0.contains("HTTP") || $0.contains("Hummingbird") }, "\(path): \(imports)")
         }
+        // The worker takes the modules' applications, never their web sides' server.
+        let worker = try String(contentsOf: Self.root.appendingPathComponent("Sources/ChronicleHost/Worker.swift"), encoding: .utf8)
+        #expect(!worker.contains("ChronicleServer") && !worker.contains("Hummingbird"))
     }
 }

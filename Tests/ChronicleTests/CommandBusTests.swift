@@ -62,4 +62,38 @@ import Testing
         #expect(try await bus.send(add("jsdf", 23, id: id)) == first)
         #expect(try await store.version(of: try StreamName("till-jsdf")) == 1)
     }
+
+    /// A command type decoded straight from the body: the body that is not the command is a malformed
+    /// command naming the field, and stores nothing.
+    struct AddToTill: NamedCommand {
+        static let typeName = "AddToTill"
+        let tillId: String
+        let amount: Int64
+        enum CodingKeys: String, CodingKey { case tillId = "till_id", amount }
+    }
+
+    @Test func aNamedCommandIsDecodedFromItsBodyAndAWrongBodyNamesTheField() async throws {
+        let store = InMemoryEventStore()
+        let bus = CommandBus()
+        try bus.register(AddToTill.self, handler: CommandHandler<Till, Till.Codec>(store: store, codec: Till.Codec())) { command throws(CommandBusError) in
+            do { return (.add(command.amount), try StreamName(category: "till", id: command.tillId)) } catch {
+                throw .malformed(type: AddToTill.typeName, reason: "till_id is not a stream id")
+            }
+        }
+        #expect(bus.types == ["AddToTill"])
+        #expect(try await bus.send(add("jsdf", 260)) == .accepted(events: ["TillAdded"], streamVersion: 1, position: 1))
+        let wrong = [
+            #"{"till_id": "x"}"#: "amount is missing",
+            #"{"till_id": "x", "amount": "5"}"#: "amount is not a number",
+            #"{"till_id": null, "amount": 5}"#: "till_id must be a string, not null",
+            #"[1, 2]"#: "the body is not a JSON object",
+            #"{"till_id": "", "amount": 5}"#: "till_id is not a stream id",
+        ]
+        for (body, reason) in wrong {
+            await #expect(throws: CommandBusError.malformed(type: "AddToTill", reason: reason), "\(body)") {
+                _ = try await bus.send(CommandEnvelope(type: "AddToTill", body: Data(body.utf8)))
+            }
+        }
+        #expect(try await store.headPosition() == 1)
+    }
 }

@@ -21,7 +21,12 @@ import Testing
         let blocks = Self.swiftBlocks(readme)
         #expect(blocks.count >= 4)
         for block in blocks {
-            if block.hasPrefix("// Package.swift") {
+            if block.hasPrefix("// Samples/") {
+                // A file of the outside package, whole (`scripts/test` builds and runs it).
+                let path = String(block.prefix { $0 != "\n" }.dropFirst(3))
+                let code = String(block.drop { $0 != "\n" }.dropFirst())
+                #expect(try Self.text(path).contains(code), "the README's \(path) is not the file's code")
+            } else if block.hasPrefix("// Package.swift") {
                 // The dependency lines: every product they name is one of the package's libraries.
                 let products = block.components(separatedBy: ".product(name: \"").dropFirst().compactMap { $0.split(separator: "\"").first }
                 #expect(!products.isEmpty)

@@ -28,13 +28,7 @@ public struct BankWeb: HTTPModule {
         self.bank = bank
     }
 
-    public var name: String { bank.name }
-    public var readModels: [any SQLReadModel] { bank.readModels }
-    public func reactors(_ context: ModuleContext) -> [any Reactor] { bank.reactors(context) }
-    public var processManagers: [any ProcessManager] { bank.processManagers }
-    public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
-        try bank.registerCommands(on: bus, runtime: runtime)
-    }
+    public var application: any ApplicationModule { bank }
 
     public var pages: StaticPages? { StaticPages(folder: Bundle.module.resourceURL?.appendingPathComponent("Public"), path: "/bank") }
 

@@ -21,11 +21,7 @@ public struct CartWeb: HTTPModule {
         self.cart = cart
     }
 
-    public var name: String { cart.name }
-    public var readModels: [any SQLReadModel] { cart.readModels }
-    public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
-        try cart.registerCommands(on: bus, runtime: runtime)
-    }
+    public var application: any ApplicationModule { cart }
 
     public var pages: StaticPages? { StaticPages(folder: Bundle.module.resourceURL?.appendingPathComponent("Public"), path: "/cart") }
 

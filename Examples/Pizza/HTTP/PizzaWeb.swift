@@ -22,13 +22,7 @@ public struct PizzaWeb: HTTPModule {
         self.pizza = pizza
     }
 
-    public var name: String { pizza.name }
-    public var readModels: [any SQLReadModel] { pizza.readModels }
-    public var processManagers: [any ProcessManager] { pizza.processManagers }
-    public func reactors(_ context: ModuleContext) -> [any Reactor] { pizza.reactors(context) }
-    public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
-        try pizza.registerCommands(on: bus, runtime: runtime)
-    }
+    public var application: any ApplicationModule { pizza }
 
     public var pages: StaticPages? { StaticPages(folder: Bundle.module.resourceURL?.appendingPathComponent("Public"), path: "/pizza") }
 

@@ -17,13 +17,7 @@ public struct TodoWeb: HTTPModule {
         self.todo = todo
     }
 
-    public var name: String { todo.name }
-    public var readModels: [any SQLReadModel] { todo.readModels }
-    public func reactors(_ context: ModuleContext) -> [any Reactor] { todo.reactors(context) }
-    public func summary(of event: RecordedEvent) -> String? { todo.summary(of: event) }
-    public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
-        try todo.registerCommands(on: bus, runtime: runtime)
-    }
+    public var application: any ApplicationModule { todo }
 
     public func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime) {
         TodoRoutes(runtime: runtime, commands: todo.commands(runtime)).register(on: routes)

@@ -157,3 +157,61 @@ public final class CommandBus: Sendable {
         return try await route(envelope)
     }
 }
+
+/// A command as clients send it: a value with a stable type name, decoded straight from the JSON body
+/// of `POST /commands/:type` or `chronicle send` (a `command_id` field, if any, is the envelope's).
+public protocol NamedCommand: Decodable, Sendable {
+    /// The command's stable type name (`LendBook`): what clients send, what the bus routes by.
+    static var typeName: String { get }
+}
+
+extension CommandBus {
+    /// Registers the command type `command` of a decider: the body decodes into `command` (a body that
+    /// does not is ``CommandBusError/malformed(type:reason:)`` naming the field), and `route` turns it into
+    /// the decider's command and the stream it is for.
+    public func register<C: NamedCommand, D: Decider, Codec: EventCodec>(
+        _ command: C.Type, creates: Bool = false, exposed: Bool = true, handler: CommandHandler<D, Codec>,
+        _ route: @escaping @Sendable (C) throws(CommandBusError) -> (command: D.Command, stream: StreamName)
+    ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable {
+        try register(C.typeName, creates: creates, exposed: exposed, handler: handler) { body throws(CommandBusError) in
+            let decoded: C
+            do {
+                decoded = try JSONDecoder().decode(C.self, from: body)
+            } catch {
+                throw .malformed(type: C.typeName, reason: CommandBusError.reason(error))
+            }
+            return try route(decoded)
+        }
+    }
+}
+
+extension CommandBusError {
+    /// A decoding error in a few words a client can act on (`amount is missing`, `title is not a String`).
+    static func reason(_ error: any Error) -> String {
+        /// A Swift type in JSON's words.
+        func json(_ type: Any.Type) -> String {
+            let name = String(describing: type)
+            if name == "String" { return "a string" }
+            if name == "Bool" { return "true or false" }
+            if ["Int", "Int8", "Int16", "Int32", "Int64", "UInt", "UInt8", "UInt16", "UInt32", "UInt64", "Double", "Float", "Decimal"].contains(name) {
+                return "a number"
+            }
+            if name.hasPrefix("Array") { return "an array" }
+            if name.hasPrefix("Dictionary") { return "an object" }
+            return "a \(name)"
+        }
+        func field(_ path: [any CodingKey], _ key: (any CodingKey)? = nil) -> String {
+            let keys = (path + (key.map { [$0] } ?? [])).map(\.stringValue)
+            return keys.isEmpty ? "the body" : keys.joined(separator: ".")
+        }
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?: return "\(field(context.codingPath, key)) is missing"
+        case .valueNotFound(let type, let context)?: return "\(field(context.codingPath)) must be \(json(type)), not null"
+        case .typeMismatch(let type, let context)?:
+            return context.codingPath.isEmpty ? "the body is not a JSON object" : "\(field(context.codingPath)) is not \(json(type))"
+        case .dataCorrupted(let context)?:
+            return context.codingPath.isEmpty ? "the body is not a JSON object" : "\(field(context.codingPath)): \(context.debugDescription)"
+        default: return "\(error)"
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Chronicle
 import ChroniclePostgres
+import ChronicleHTTP
 import ChronicleHTTPTesting
 import ChronicleRuntime
 import ChronicleTesting
@@ -36,10 +37,10 @@ import Testing
         // a reactor: the courier), each with its outside world in a file.
         // Every delivery is counted on its way out, before the files keep each message once.
         let deliveries = CountingSink.Count()
-        func modules(_ extra: [any ApplicationModule] = []) throws -> [any ApplicationModule] {
+        func modules(_ extra: [any ApplicationModule] = []) throws -> [any HTTPModule] {
             let todo = TodoModule(mailSink: CountingSink(try FileMailbox(path: mailbox, today: { "2026-11-22" }), deliveries))
             let pizza = PizzaModule(step: .zero, courier: CountingSink(try FileMailbox(path: courier, today: { "2026-11-22" }), deliveries))
-            return [TodoWeb(todo), PizzaWeb(pizza)] + extra
+            return [TodoWeb(todo), PizzaWeb(pizza)] + extra.map { ApplicationOnly($0) }
         }
         let first = try TestServer(modules: try modules(), backend: backend, directory: directory)
         let runtime = first.runtime

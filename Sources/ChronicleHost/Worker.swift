@@ -1,27 +1,25 @@
 import ArgumentParser
-import BankApp
-import CartApp
-import PizzaApp
+import ChronicleHTTP
 import ChronicleRuntime
 import Foundation
 import Logging
+import ServiceLifecycle
 
-/// `chronicle worker`: the runtime alone, without the HTTP edge (this file imports no HTTP module).
-struct Worker: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run the read models, reactors and process managers of every application on PostgreSQL, sharing them with other workers.",
+/// `worker`: the runtime alone, without the HTTP edge (the modules' applications, not their web sides).
+struct Worker<App: HostedApplication>: AsyncParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "worker",
+            abstract: "Run the read models, reactors and process managers of every application on PostgreSQL, sharing them with other workers.",
         discussion: """
             Needs PostgreSQL: --postgres URL, or DATABASE_URL when --postgres is not given. Each projection or reactor is owned by \
             one live worker at a time; a survivor takes over within seconds when its owner dies.
             """)
+    }
 
     @OptionGroup var storage: PostgresOptions
 
-    @OptionGroup var todo: TodoOptions
-
-    @OptionGroup var bank: BankOptions
-
-    @OptionGroup var pizza: PizzaOptions
+    @OptionGroup var options: App.Options
 
     func run() async throws {
         storage.bootstrapLogging()
@@ -31,15 +29,12 @@ struct Worker: AsyncParsableCommand {
         let logger = Logger(label: "chronicle.worker")
         if let reason = await postgres.permanentFailure() { throw OperatorError(reason) }
         let backend = ChronicleRuntime.Backend.postgres(postgres)
-        // Every application this worker runs, one line each.
-        let modules: [any ApplicationModule] = [
-            try todo.module(for: backend),
-            bank.module,
-            try pizza.module(for: backend),
-            CartModule(),
-        ]
+        let modules = try App.modules(options, HostContext(backend: backend, role: .worker)).map(\.application)
         let runtime = try ChronicleRuntime(configuration: .init(backend: backend), modules: modules, logger: logger)
         logger.notice("worker started", metadata: ["pid": "\(ProcessInfo.processInfo.processIdentifier)"])
-        try await StorageOptions.run([postgres.client, runtime], logger: logger)
+        // The PostgreSQL client first, so that it stops last; until SIGTERM or SIGINT.
+        let services = ServiceGroup(
+            configuration: .init(services: [postgres.client, runtime], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await reportingStorageFailures { try await services.run() }
     }
 }

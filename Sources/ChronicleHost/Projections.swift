@@ -1,19 +1,19 @@
 import ArgumentParser
-import BankApp
-import CartApp
 import Chronicle
 import ChronicleRuntime
 import Foundation
-import PizzaApp
-import TodoApp
 
-/// `chronicle projections`: operations on read models.
-struct Projections: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Operations on read models.", subcommands: [Rebuild.self])
+/// `projections`: operations on read models.
+struct Projections<App: HostedApplication>: AsyncParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "projections", abstract: "Operations on read models.", subcommands: [Rebuild.self])
+    }
 
     /// `chronicle projections rebuild NAME`.
     struct Rebuild: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+            commandName: "rebuild",
             abstract: "Rebuild a read model beside the live one from the start of the log, then swap it in.",
             discussion: """
                 Queries keep answering from the live read model until the swap, which is one transaction; a running server \
@@ -22,21 +22,20 @@ struct Projections: AsyncParsableCommand {
                 NAME as the admin console lists it, e.g. outstanding_todos. Exits 0 when swapped in, 64 for a name that \
                 is not a read model. Reads DATABASE_URL when neither --postgres nor --database is given.
                 """)
+        }
 
         @Argument(help: "The read model, e.g. outstanding_todos, bank_balances, pizza_orders.")
         var name: String
 
         @OptionGroup var storage: StorageOptions
 
+        @OptionGroup var options: App.Options
+
         func run() async throws {
-            // Every application whose read models serve and worker run (none of their reactors runs here).
-            let modules: [any ApplicationModule] = [
-                TodoModule(mailSink: NoCourier()), BankModule(), PizzaModule(courier: NoCourier()), CartModule(),
-            ]
             let name = self.name
             let terminal = isatty(STDOUT_FILENO) == 1
             let started = ContinuousClock.now
-            let last = try await storage.withOneOffRuntime(of: modules, label: "chronicle.projections") { runtime in
+            let last = try await storage.withOneOffRuntime(of: App.self, options, label: "chronicle.projections") { runtime in
                 let shown = LastShown()
                 do {
                     try await runtime.rebuild(name) { progress in

@@ -5,17 +5,6 @@ import ChronicleRuntime
 import ChronicleSQLite
 import Foundation
 import Logging
-import ServiceLifecycle
-import TodoApp
-
-@main
-struct ChronicleCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "chronicle",
-        abstract: "Chronicle: an event store, its projections, reactors and process managers, and the Todo and Bank applications.",
-        subcommands: [Serve.self, Worker.self, Send.self, Streams.self, Projections.self, Migrate.self, Bench.self, AppendLoad.self],
-        defaultSubcommand: Serve.self)
-}
 
 /// Where the data lives: an SQLite file (default) or PostgreSQL.
 struct StorageOptions: ParsableArguments {
@@ -44,13 +33,6 @@ struct StorageOptions: ParsableArguments {
     /// The SQLite file's path, once its folder is known to exist and to be writable.
     func checkedDatabasePath() throws -> String {
         try checkedFilePath(database, role: "the database", flag: "--database")
-    }
-
-    /// Runs `services` (the PostgreSQL client first, when there is one, so that it stops last) until
-    /// SIGTERM or SIGINT; a database that cannot be prepared is an operator's error naming host and port.
-    static func run(_ services: [any Service], logger: Logger) async throws {
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await reportingStorageFailures { try await group.run() }
     }
 }
 
@@ -98,7 +80,7 @@ struct PostgresOptions: ParsableArguments {
 
 /// `path`, once the folder it goes in exists and can be written (where the file does not exist yet);
 /// otherwise an operator's error naming `role` and the flag that changes it.
-func checkedFilePath(_ path: String, role: String, flag: String) throws -> String {
+public func checkedFilePath(_ path: String, role: String, flag: String) throws -> String {
     let url = URL(fileURLWithPath: path)
     let folder = url.deletingLastPathComponent().path
     var isFolder: ObjCBool = false
@@ -118,24 +100,12 @@ func checkedFilePath(_ path: String, role: String, flag: String) throws -> Strin
 }
 
 /// Runs `body`, turning storage that cannot be prepared into an operator's error (host, port, reason).
-func reportingStorageFailures(_ body: () async throws -> Void) async throws {
+public func reportingStorageFailures(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as EventStoreError {
         guard case .unavailable(let reason) = error else { throw error }
         throw OperatorError(reason)
-    }
-}
-
-/// The Todo application's own options.
-struct TodoOptions: ParsableArguments {
-    @Option(help: "The mailbox file the Todo notifier writes to (default: beside the SQLite file; chronicle.mailbox on PostgreSQL).")
-    var mailbox: String?
-
-    /// The Todo module, mailing to `--mailbox` or the default mailbox of `backend`.
-    func module(for backend: ChronicleRuntime.Backend) throws -> TodoModule {
-        let path = try checkedFilePath(mailbox ?? TodoModule.defaultMailboxPath(for: backend), role: "the mailbox", flag: "--mailbox")
-        return TodoModule(mailSink: try FileMailbox(path: path, today: TodoModule.utcToday))
     }
 }
 
@@ -150,7 +120,7 @@ struct Migrate: AsyncParsableCommand {
         storage.bootstrapLogging()
         if let postgres = try storage.postgresDatabase(fromEnvironment: true) {
             // A runtime without modules: preparing it is migrating.
-            let runtime = try ChronicleRuntime(configuration: .init(backend: .postgres(postgres)), modules: [])
+            let runtime = try ChronicleRuntime(configuration: .init(backend: .postgres(postgres)), modules: [] as [any ApplicationModule])
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await postgres.run() }
                 defer { group.cancelAll() }
@@ -167,7 +137,7 @@ struct Migrate: AsyncParsableCommand {
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// A failure the operator can act on, printed as `Error: <what to do>` without the usage text.
-struct OperatorError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct OperatorError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -6,14 +6,10 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
-import BankHTTP
-import CartHTTP
-import PizzaHTTP
-import TodoHTTP
 
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Serve the TodoMVC page, the Todo API, the bank, the pizza pipeline, the cart, the event browser and the admin console; run their read models, reactors and process managers.")
+/// `serve`: the HTTP edge and (unless `--no-workers`) every subscription of `App`'s modules.
+struct Serve<App: HostedApplication>: AsyncParsableCommand {
+    static var configuration: CommandConfiguration { CommandConfiguration(commandName: "serve", abstract: App.serveAbstract) }
 
     @Option(help: "The port to listen on (0 picks a free one).")
     var port = 8080
@@ -23,11 +19,7 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
 
-    @OptionGroup var todo: TodoOptions
-
-    @OptionGroup var bank: BankOptions
-
-    @OptionGroup var pizza: PizzaOptions
+    @OptionGroup var options: App.Options
 
     @Flag(help: "Serve HTTP only; run no projector or reactor in this process (run `chronicle worker` beside it).")
     var noWorkers = false
@@ -62,13 +54,7 @@ struct Serve: AsyncParsableCommand {
         let backend = try storage.backend(postgres: postgres)
         var configuration = ChronicleRuntime.Configuration(backend: backend)
         configuration.runsSubscriptions = !noWorkers
-        // Every application this server hosts, one line each.
-        let modules: [any HTTPModule] = [
-            TodoWeb(try todo.module(for: backend)),
-            BankWeb(bank.module),
-            PizzaWeb(try pizza.module(for: backend)),
-            CartWeb(),
-        ]
+        let modules = try App.modules(options, HostContext(backend: backend, role: .serve))
         let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.runtime"))
         let where_ = postgres.map { "PostgreSQL at \($0.endpoint)" } ?? storage.database
         // A database that can never work as configured stops the server at once, with PostgreSQL's reason.

@@ -1,25 +1,26 @@
 import ArgumentParser
-import BankApp
-import CartApp
-import PizzaApp
 import Chronicle
+import ChronicleHTTP
 import ChronicleRuntime
 import Foundation
 import Logging
 
-/// `chronicle send TYPE 'JSON'`: one command through the command bus of every hosted application, the
-/// way the CQRS engine's REPL sent them. Prints the answer as `POST /commands/:type` does; exits 0 when
-/// Accepted, 1 when Rejected (and 64 for an unknown type or a body that is not the command).
-struct Send: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Send one command (e.g. DepositMoney '{\"account_id\": \"jsdf\", \"amount\": 23}') and print whether it was accepted.",
+/// `send TYPE 'JSON'`: one command through the command bus of every hosted module, the way the CQRS
+/// engine's REPL sent them. Prints the answer as `POST /commands/:type` does; exits 0 when Accepted, 1
+/// when Rejected (and 64 for an unknown type or a body that is not the command).
+struct Send<App: HostedApplication>: AsyncParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "send",
+            abstract: "Send one command (e.g. DepositMoney '{\"account_id\": \"jsdf\", \"amount\": 23}') and print whether it was accepted.",
         discussion: """
             Exits 0 when the command is accepted, 1 when it is rejected, 64 for an unknown type or a malformed body. \
             A "command_id" (a UUID) in the JSON makes sending it again apply it once. Reads DATABASE_URL when neither --postgres nor --database is given. \
             A transfer is settled by the process manager of a running `chronicle serve` or `chronicle worker`.
             """)
+    }
 
-    @Argument(help: "The command's type (CreateAccount, DepositMoney, WithdrawMoney, TransferMoney, PlacePizzaOrder, AddCartItem, RemoveCartItem, CheckOutCart).")
+    @Argument(help: "The command's type, e.g. DepositMoney (an unknown type is answered with the list of known ones).")
     var type: String
 
     @Argument(help: "Its fields, as a JSON object.")
@@ -27,10 +28,11 @@ struct Send: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
 
+    @OptionGroup var options: App.Options
+
     func run() async throws {
-        // Every application whose commands may be sent.
-        let modules: [any ApplicationModule] = [BankModule(), PizzaModule(courier: NoCourier()), CartModule()]
-        let answer: CommandAnswer = try await storage.withOneOffRuntime(of: modules, label: "chronicle.send") { runtime in
+        let (type, json) = (self.type, self.json)
+        let answer: CommandAnswer = try await storage.withOneOffRuntime(of: App.self, options, label: "chronicle.send") { runtime in
             guard runtime.bus.exposes(type) else {
                 throw usageFailure("\(CommandBusError.unknownType(type)); known: \(runtime.bus.exposedTypes.joined(separator: ", "))")
             }
@@ -54,14 +56,16 @@ extension StorageOptions {
     /// Runs `body` with a runtime of `modules` that runs no subscription (a one-off command: `send`,
     /// `streams revert`), on the SQLite file, `--postgres`, or `DATABASE_URL` when no `--database` is
     /// given; the database prepared first, the PostgreSQL client stopped after.
-    func withOneOffRuntime<T: Sendable>(
-        of modules: [any ApplicationModule], label: String, _ body: @escaping @Sendable (ChronicleRuntime) async throws -> T
+    func withOneOffRuntime<App: HostedApplication, T: Sendable>(
+        of app: App.Type, _ options: App.Options, label: String, _ body: @escaping @Sendable (ChronicleRuntime) async throws -> T
     ) async throws -> T {
         bootstrapLogging()
         // DATABASE_URL is read only when no SQLite file was named: `--database` always means that file.
         let postgres = try postgresDatabase(fromEnvironment: databasePath == nil)
-        var configuration = ChronicleRuntime.Configuration(backend: try backend(postgres: postgres))
+        let backend = try backend(postgres: postgres)
+        var configuration = ChronicleRuntime.Configuration(backend: backend)
         configuration.runsSubscriptions = false
+        let modules = try App.modules(options, HostContext(backend: backend, role: .oneOff)).map(\.application)
         let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: label))
         return try await withThrowingTaskGroup(of: Void.self) { group in
             if let postgres { group.addTask { await postgres.run() } }
@@ -76,42 +80,4 @@ extension StorageOptions {
 func usageFailure(_ message: String) -> ExitCode {
     FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
     return ExitCode(64)
-}
-
-/// The bank application's own options.
-struct BankOptions: ParsableArguments {
-    @Option(help: "Seconds a transfer's step may wait before the transfer times out and is compensated.")
-    var transferTimeout: Double = 30
-
-    /// The bank module.
-    var module: BankModule {
-        BankModule(transferTimeout: .milliseconds(Int64(max(0.001, transferTimeout) * 1000)))
-    }
-}
-
-/// The pizza pipeline's options.
-struct PizzaOptions: ParsableArguments {
-    @Option(help: "Milliseconds each kitchen and delivery step of a pizza order takes.")
-    var pizzaStepMs = 3000
-
-    @Option(help: "The file the pizza courier's messages go to (default: beside the SQLite file; chronicle.courier on PostgreSQL).")
-    var courier: String?
-
-    /// The pizza module.
-    func module(for backend: ChronicleRuntime.Backend) throws -> PizzaModule {
-        let path = courier ?? {
-            switch backend {
-            case .sqlite(let path, _): URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("courier").path
-            case .postgres: "chronicle.courier"
-            }
-        }()
-        let checked = try checkedFilePath(path, role: "the courier's file", flag: "--courier")
-        return PizzaModule(
-            step: .milliseconds(max(0, pizzaStepMs)), courier: try FileMailbox(path: checked, today: { String(SQLTimestamp(Date()).description.prefix(10)) }))
-    }
-}
-
-/// `chronicle send` runs no reactor: its pizza module needs no courier.
-struct NoCourier: MailSink {
-    func deliver(_ mail: Mail) async throws -> String { "" }
 }
