@@ -80,16 +80,32 @@ public final class PostgresDatabase: Sendable {
         let database = try PostgresDatabase(url: url, searchPath: schema)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await admin.run() }
-            group.addTask { await database.run() }
-            defer { group.cancelAll() }
+            let pool = Task { await database.run() }
+            defer {
+                pool.cancel()
+                group.cancelAll()
+            }
+            // The schema's own connections are closed first — what `body` left running (a subscription in a
+            // transaction) must not deadlock with the drop — and a drop that still meets a lock is tried again.
+            func drop() async throws {
+                pool.cancel()
+                await pool.value
+                for attempt in 1...5 {
+                    do {
+                        return try await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
+                    } catch where attempt < 5 {
+                        try? await Task.sleep(for: .milliseconds(100 * attempt))
+                    }
+                }
+            }
             try await admin.execute("CREATE SCHEMA \(unescaped: schema)")
             do {
                 try await database.migrate()
                 let result = try await body(database, schema)
-                try await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
+                try await drop()
                 return result
             } catch {
-                try? await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
+                try? await drop()
                 throw error
             }
         }
