@@ -101,7 +101,8 @@ public final class ChronicleRuntime: Service, Sendable {
     let logger: Logger
 
     /// Opens the database and sets up every module's subscriptions; nothing runs until ``run()``.
-    /// - Throws: ``ConfigurationError`` when two modules share a name or two subscriptions share a name;
+    /// - Throws: ``ConfigurationError`` when two modules share a name or two subscriptions share a name, or
+    ///   a process manager sends a command type no module handles;
     ///   ``CommandBusError/typeRegisteredTwice(_:)`` when two modules register one command type.
     public init(configuration: Configuration, modules: [any ApplicationModule], logger: Logger = Logger(label: "chronicle.runtime")) throws {
         self.configuration = configuration
@@ -178,6 +179,20 @@ public final class ChronicleRuntime: Service, Sendable {
         self.ownerships = ownerships
         try Self.checkNames(subscriptions)
         for module in modules { try module.registerCommands(on: bus, runtime: self) }
+        try Self.checkCommands(of: modules, on: bus)
+    }
+
+    /// A process manager may send only commands some module handles: one it could not send is a mistake
+    /// of the program, refused when the runtime is made rather than faulting a subscription later.
+    private static func checkCommands(of modules: [any ApplicationModule], on bus: CommandBus) throws {
+        for module in modules {
+            for manager in module.processManagers {
+                for command in manager.sends where !bus.handles(command.typeName) {
+                    throw ConfigurationError(
+                        description: "the process manager \"\(manager.name)\" sends \(command.typeName), which no module handles")
+                }
+            }
+        }
     }
 
     // Generic, so that a module's `any SQLReadModel` and `any Reactor` open into the concrete types.

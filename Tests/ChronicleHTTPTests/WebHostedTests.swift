@@ -37,6 +37,7 @@ import Testing
         struct State: Codable, Sendable, Equatable {}
         let name = "everything_steps"
         let initialState = State()
+        var sends: [any NamedCommand.Type] { [] }
         func decode(_ recorded: RecordedEvent) throws -> String? { nil }
         func correlate(_ event: String) -> String? { event }
         func evolve(_ state: State, _ event: String) -> State { state }

@@ -47,6 +47,13 @@ enum Chore: Decider {
     }
 }
 
+/// The command the reminders send.
+struct RemindChore: NamedCommand, Encodable {
+    static let typeName = "RemindChore"
+    let choreId: String
+    enum CodingKeys: String, CodingKey { case choreId = "chore_id" }
+}
+
 /// A reminder a minute after a chore is created, cancelled when it is finished.
 struct Reminders: ProcessManager {
     struct State: Codable, Sendable, Equatable {
@@ -56,6 +63,7 @@ struct Reminders: ProcessManager {
 
     let name = "chore_reminders"
     let initialState = State()
+    var sends: [any NamedCommand.Type] { [RemindChore.self] }
 
     func decode(_ recorded: RecordedEvent) throws -> Event? {
         recorded.stream.category == "chore" ? .chore(id: recorded.stream.id, try Chore.Codec().decode(recorded)) : nil
@@ -74,7 +82,7 @@ struct Reminders: ProcessManager {
     func react(to event: Event, in state: State) -> [ProcessAction] {
         guard case .chore(let id, let chore) = event else { return [] }
         switch chore {
-        case .created: return [.schedule(ProcessCommand("RemindChore", ["chore_id": .string(id)]), after: .seconds(60), key: "remind")]
+        case .created: return [.schedule(ProcessCommand(RemindChore(choreId: id)), after: .seconds(60), key: "remind")]
         case .finished: return [.cancel(key: "remind")]
         case .reminded: return []
         }
@@ -100,7 +108,28 @@ struct Chores: ApplicationModule {
     }
 }
 
+/// The reminders without the module that handles their command.
+struct ForgetfulChores: ApplicationModule {
+    let name = "forgetful_chores"
+    var processManagers: [any ProcessManager] { [Reminders()] }
+}
+
 @Suite struct ProcessManagerTests {
+    /// A process manager whose command no module handles is refused when the runtime is made — not the
+    /// first time a process sends it, faulting its subscription.
+    @Test func aProcessManagerSendingACommandNoModuleHandlesIsRefusedAtStart() throws {
+        let directory = try TemporaryDirectory()
+        #expect(throws: ChronicleRuntime.ConfigurationError.self) {
+            _ = try ChronicleRuntime(configuration: .init(sqlitePath: directory.path("forgetful.sqlite")), modules: [ForgetfulChores()])
+        }
+        do {
+            _ = try ChronicleRuntime(configuration: .init(sqlitePath: directory.path("forgetful.sqlite")), modules: [ForgetfulChores()])
+        } catch {
+            #expect("\(error)" == #"the process manager "chore_reminders" sends RemindChore, which no module handles"#)
+        }
+        _ = try ChronicleRuntime(configuration: .init(sqlitePath: directory.path("chores.sqlite")), modules: [Chores()])
+    }
+
     static func runtime(_ directory: TemporaryDirectory, clock: ManualProcessClock, subscribing: Bool = true) throws -> ChronicleRuntime {
         try runtime(.sqlite(path: directory.path("chores.sqlite")), clock: clock, subscribing: subscribing)
     }

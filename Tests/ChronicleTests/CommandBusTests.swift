@@ -86,7 +86,7 @@ import Testing
             #"{"till_id": "x"}"#: "amount is missing",
             #"{"till_id": "x", "amount": "5"}"#: "amount is not a number",
             #"{"till_id": null, "amount": 5}"#: "till_id must be a string, not null",
-            #"[1, 2]"#: "the body is not a JSON object",
+            #"[1, 2]"#: "the body must be a JSON object",
             #"{"till_id": "", "amount": 5}"#: "till_id is not a stream id",
         ]
         for (body, reason) in wrong {

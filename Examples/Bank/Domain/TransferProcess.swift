@@ -43,6 +43,10 @@ public struct TransferProcess: ProcessManager {
     }
 
     public let name = "bank_transfers_process"
+    public var sends: [any NamedCommand.Type] {
+        [DebitAccount.self, CreditAccount.self, CompleteTransfer.self, DeclineTransfer.self, RefuseTransferCredit.self, RefundTransfer.self,
+         TimeOutTransfer.self]
+    }
     public let initialState = State()
     /// How long a step may wait before the transfer times out.
     public let timeout: Duration
@@ -102,24 +106,24 @@ public struct TransferProcess: ProcessManager {
         switch event {
         case .transfer(let transfer, _), .account(_, let transfer, _): id = transfer
         }
-        let step = ProcessAction.schedule(Self.command("TimeOutTransfer", id), after: timeout, key: "step")
+        let step = ProcessAction.schedule(ProcessCommand(TimeOutTransfer(transferId: id)), after: timeout, key: "step")
         switch event {
         case .transfer(_, .requested):
-            return [.send(Self.money("DebitAccount", from, amount, id)), step]
+            return [.send(ProcessCommand(DebitAccount(accountId: from, amount: amount, transferId: id))), step]
         case .account(let account, _, .withdrawn) where account == from:
             // Sent in evolve's order: the credit, or (timed out before the debit landed) the refund.
-            if state.refundSent { return [.cancel(key: "step"), .send(Self.money("CreditAccount", from, amount, id))] }
-            return [.send(Self.money("CreditAccount", to, amount, id)), step]
+            if state.refundSent { return [.cancel(key: "step"), .send(ProcessCommand(CreditAccount(accountId: from, amount: amount, transferId: id)))] }
+            return [.send(ProcessCommand(CreditAccount(accountId: to, amount: amount, transferId: id))), step]
         case .account(let account, _, .paymentDeclined) where account == from:
-            return [.cancel(key: "step"), .send(Self.command("DeclineTransfer", id, reason: "insufficient funds"))]
+            return [.cancel(key: "step"), .send(ProcessCommand(DeclineTransfer(transferId: id, reason: "insufficient funds")))]
         case .account(let account, _, .deposited) where account == to && state.creditSent:
-            return [.cancel(key: "step"), .send(Self.command("CompleteTransfer", id))]
+            return [.cancel(key: "step"), .send(ProcessCommand(CompleteTransfer(transferId: id)))]
         case .account(let account, _, .deposited) where account == from && state.refundSent:
-            return [.cancel(key: "step"), .send(Self.command("RefundTransfer", id))]
+            return [.cancel(key: "step"), .send(ProcessCommand(RefundTransfer(transferId: id)))]
         case .transfer(_, .creditRefused):
-            return [.send(Self.money("CreditAccount", from, amount, id))]
+            return [.send(ProcessCommand(CreditAccount(accountId: from, amount: amount, transferId: id)))]
         case .transfer(_, .timedOut) where state.refundSent && state.debited && !state.creditSent:
-            return [.send(Self.money("CreditAccount", from, amount, id))]
+            return [.send(ProcessCommand(CreditAccount(accountId: from, amount: amount, transferId: id)))]
         case .transfer(_, .completed), .transfer(_, .declined), .transfer(_, .refunded):
             return [.cancel(key: "step")]
         default:
@@ -131,11 +135,11 @@ public struct TransferProcess: ProcessManager {
         guard case .string(let id)? = command.fields["transfer_id"] else { return [] }
         let account = command.fields["account_id"]?.stringValue
         switch command.type {
-        case "DebitAccount":
+        case DebitAccount.typeName:
             // No such source, or a closed one: nothing moved.
-            return [.cancel(key: "step"), .send(Self.command("DeclineTransfer", id, reason: reason))]
-        case "CreditAccount" where account == state.to && !state.settled:
-            return [.send(Self.command("RefuseTransferCredit", id, reason: reason))]
+            return [.cancel(key: "step"), .send(ProcessCommand(DeclineTransfer(transferId: id, reason: reason)))]
+        case CreditAccount.typeName where account == state.to && !state.settled:
+            return [.send(ProcessCommand(RefuseTransferCredit(transferId: id, reason: reason)))]
         default:
             // A refund the source refuses (closed since) stays in the outbox's log for an operator.
             return []
@@ -143,14 +147,4 @@ public struct TransferProcess: ProcessManager {
     }
 
     public func isFinished(_ state: State) -> Bool { state.settled }
-
-    static func money(_ type: String, _ account: String, _ amount: Money, _ transfer: String) -> ProcessCommand {
-        ProcessCommand(type, ["account_id": .string(account), "amount": .string(amount.description), "transfer_id": .string(transfer)])
-    }
-
-    static func command(_ type: String, _ transfer: String, reason: String? = nil) -> ProcessCommand {
-        var fields: [String: JSONValue] = ["transfer_id": .string(transfer)]
-        if let reason { fields["reason"] = .string(reason) }
-        return ProcessCommand(type, fields)
-    }
 }

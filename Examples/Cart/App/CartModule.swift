@@ -22,50 +22,15 @@ public struct CartModule: ApplicationModule {
 
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         let carts = CommandHandler<Cart, CartEventCodec>(store: runtime.store, codec: CartEventCodec(), snapshots: runtime.snapshots)
-        try bus.register("AddCartItem", handler: carts) { body throws(CommandBusError) in
-            let fields = try CartFields(body, "AddCartItem")
-            return (.add(product: try fields.id("product_id"), quantity: try fields.quantity()), try fields.cart())
+        try bus.register(AddCartItem.self, handler: carts) { command throws(CommandBusError) in
+            (.add(product: command.productId, quantity: command.quantity), try Cart.stream(command.cartId, for: AddCartItem.self))
         }
-        try bus.register("RemoveCartItem", handler: carts) { body throws(CommandBusError) in
-            let fields = try CartFields(body, "RemoveCartItem")
-            return (.remove(product: try fields.id("product_id")), try fields.cart())
+        try bus.register(RemoveCartItem.self, handler: carts) { command throws(CommandBusError) in
+            (.remove(product: command.productId), try Cart.stream(command.cartId, for: RemoveCartItem.self))
         }
-        try bus.register("CheckOutCart", handler: carts) { body throws(CommandBusError) in
-            (.checkOut, try CartFields(body, "CheckOutCart").cart())
+        try bus.register(CheckOutCart.self, handler: carts) { command throws(CommandBusError) in
+            (.checkOut, try Cart.stream(command.cartId, for: CheckOutCart.self))
         }
-    }
-}
-
-/// A cart command's fields: ids of 1 to 64 letters, digits, `_ - .`; a quantity from 1 to 1,000.
-struct CartFields {
-    let type: String
-    let fields: [String: JSONValue]
-
-    init(_ body: Data, _ type: String) throws(CommandBusError) {
-        self.type = type
-        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: body) else {
-            throw .malformed(type: type, reason: "the body must be a JSON object")
-        }
-        self.fields = fields
-    }
-
-    func id(_ key: String) throws(CommandBusError) -> String {
-        guard case .string(let id)? = fields[key], id.isShortIdentifier else { throw .malformed(type: type, reason: "\(key) must be 1 to 64 letters, digits, _, - or .") }
-        return id
-    }
-
-    func cart() throws(CommandBusError) -> StreamName {
-        guard let stream = try? StreamName(category: Cart.category, id: try id("cart_id")) else {
-            throw .malformed(type: type, reason: "cart_id must be 1 to 64 letters, digits, _, - or .")
-        }
-        return stream
-    }
-
-    func quantity() throws(CommandBusError) -> Int {
-        guard case .number(let n)? = fields["quantity"], n == n.rounded(), (1...1000).contains(n) else {
-            throw .malformed(type: type, reason: "quantity must be a whole number from 1 to 1000")
-        }
-        return Int(n)
     }
 }
 

@@ -32,31 +32,22 @@ public struct PizzaModule: ApplicationModule {
 
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         let orders = CommandHandler<PizzaOrder, PizzaEventCodec>(store: runtime.store, codec: PizzaEventCodec())
-        try bus.register("PlacePizzaOrder", creates: true, handler: orders) { body throws(CommandBusError) in
-            guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: body) else {
-                throw .malformed(type: "PlacePizzaOrder", reason: "the body must be a JSON object")
-            }
-            guard case .string(let id)? = fields["order_id"], let order = UUID(text: id) else {
-                throw .malformed(type: "PlacePizzaOrder", reason: "order_id must be a UUID")
-            }
-            let request: OrderRequest
-            do throws(OrderShapeError) { request = try Self.request(fields) } catch { throw .malformed(type: "PlacePizzaOrder", reason: error.description) }
-            guard let stream = try? Self.stream(order.lowercasedString) else { throw .malformed(type: "PlacePizzaOrder", reason: "order_id cannot name a stream") }
-            return (.request(request), stream)
+        try bus.register(PlacePizzaOrder.self, creates: true, handler: orders) { command throws(CommandBusError) in
+            guard let stream = try? Self.stream(command.orderId) else { throw .malformed(type: PlacePizzaOrder.typeName, reason: "order_id cannot name a stream") }
+            return (.request(command.request), stream)
         }
-        let menu = self.menu
-        let steps: [(String, PizzaOrder.Command)] = [
-            ("ValidatePizzaOrder", .validate(menu)), ("StartPizzaAssembly", .startAssembly), ("StartPizzaBaking", .startBaking),
-            ("SendPizzaOutForDelivery", .sendOutForDelivery), ("ConfirmPizzaDelivery", .confirmDelivery),
-        ]
-        for (type, command) in steps {
-            try bus.register(type, exposed: false, handler: orders) { body throws(CommandBusError) in
-                guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: body), case .string(let id)? = fields["order_id"],
-                    let stream = try? Self.stream(id)
-                else { throw .malformed(type: type, reason: "order_id is missing") }
+        // The kitchen's steps, sent by its process only.
+        func step<Step: OrderStep>(_ type: Step.Type, _ command: PizzaOrder.Command) throws {
+            try bus.register(Step.self, exposed: false, handler: orders) { step throws(CommandBusError) in
+                guard let stream = try? Self.stream(step.orderId) else { throw .malformed(type: Step.typeName, reason: "order_id is missing") }
                 return (command, stream)
             }
         }
+        try step(ValidatePizzaOrder.self, .validate(menu))
+        try step(StartPizzaAssembly.self, .startAssembly)
+        try step(StartPizzaBaking.self, .startBaking)
+        try step(SendPizzaOutForDelivery.self, .sendOutForDelivery)
+        try step(ConfirmPizzaDelivery.self, .confirmDelivery)
     }
 
     /// The stream of the order `id`.
@@ -64,42 +55,9 @@ public struct PizzaModule: ApplicationModule {
         try StreamName(category: PizzaOrder.category, id: id)
     }
 
-    /// Reads an order request to the letter of the contract: `customer_id`, `sauce`, `cheese` and
-    /// `main_topping` strings and `extra_toppings` an array of strings; the customer id 1 to 64 letters,
-    /// digits, `_ - .`. Anything else is not an order at all.
+    /// Reads an order request to the letter of the contract (see ``OrderRequest/read(_:)``).
     public static func request(_ fields: [String: JSONValue]) throws(OrderShapeError) -> OrderRequest {
-        func string(_ key: String) throws(OrderShapeError) -> String {
-            guard case .string(let value)? = fields[key] else { throw OrderShapeError(description: "\(key) must be a string") }
-            guard value.count <= 200 else { throw OrderShapeError(description: "\(key) is longer than 200 characters") }
-            return value
-        }
-        guard case .array(let extras)? = fields["extra_toppings"] else { throw OrderShapeError(description: "extra_toppings must be an array of strings") }
-        var toppings: [String] = []
-        for extra in extras {
-            guard case .string(let topping) = extra, topping.count <= 200 else {
-                throw OrderShapeError(description: "extra_toppings must be an array of strings")
-            }
-            toppings.append(topping)
-        }
-        guard toppings.count <= 100 else { throw OrderShapeError(description: "extra_toppings holds more than 100 items") }
-        let customer = try string("customer_id")
-        guard CustomerId.isValid(customer) else { throw OrderShapeError(description: "customer_id must be 1 to 64 letters, digits, _, - or .") }
-        return OrderRequest(
-            customerId: customer, sauce: try string("sauce"), cheese: try string("cheese"), mainTopping: try string("main_topping"),
-            extraToppings: toppings)
-    }
-}
-
-/// A body that is not an order request at all.
-public struct OrderShapeError: Error, CustomStringConvertible {
-    public let description: String
-}
-
-/// Customer ids: how a customer is identified (not authenticated).
-public enum CustomerId {
-    /// 1 to 64 letters, digits, `_`, `-`, `.`.
-    public static func isValid(_ id: String) -> Bool {
-        id.isShortIdentifier
+        try OrderRequest.read(fields)
     }
 }
 

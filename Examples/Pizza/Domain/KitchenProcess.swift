@@ -11,6 +11,9 @@ public struct KitchenProcess: ProcessManager {
     }
 
     public let name = "pizza_kitchen_process"
+    public var sends: [any NamedCommand.Type] {
+        [ValidatePizzaOrder.self, StartPizzaAssembly.self, StartPizzaBaking.self, SendPizzaOutForDelivery.self, ConfirmPizzaDelivery.self]
+    }
     public let initialState = State()
     /// How long each kitchen and delivery step takes.
     public let step: Duration
@@ -33,13 +36,12 @@ public struct KitchenProcess: ProcessManager {
 
     public func react(to event: (order: String, event: PizzaOrder.Event), in state: State) -> [ProcessAction] {
         let order = event.order
-        func command(_ type: String) -> ProcessCommand { ProcessCommand(type, ["order_id": .string(order)]) }
         switch event.event {
-        case .requested: return [.send(command("ValidatePizzaOrder"))]
-        case .validated: return [.send(command("StartPizzaAssembly"))]
-        case .assemblyStarted: return [.schedule(command("StartPizzaBaking"), after: step, key: "step")]
-        case .bakingStarted: return [.schedule(command("SendPizzaOutForDelivery"), after: step, key: "step")]
-        case .outForDelivery: return [.schedule(command("ConfirmPizzaDelivery"), after: step, key: "step")]
+        case .requested: return [.send(ProcessCommand(ValidatePizzaOrder(orderId: order)))]
+        case .validated: return [.send(ProcessCommand(StartPizzaAssembly(orderId: order)))]
+        case .assemblyStarted: return [.schedule(ProcessCommand(StartPizzaBaking(orderId: order)), after: step, key: "step")]
+        case .bakingStarted: return [.schedule(ProcessCommand(SendPizzaOutForDelivery(orderId: order)), after: step, key: "step")]
+        case .outForDelivery: return [.schedule(ProcessCommand(ConfirmPizzaDelivery(orderId: order)), after: step, key: "step")]
         case .rejected, .delivered: return []
         }
     }

@@ -37,7 +37,7 @@ public struct PizzaWeb: HTTPModule {
             let order = UUID().lowercasedString
             fields["order_id"] = .string(order)
             fields.removeValue(forKey: "command_id")
-            guard case .accepted(_, _, let position?) = try await runtime.bus.send(try CommandEnvelope(type: "PlacePizzaOrder", fields: fields)) else {
+            guard case .accepted(_, _, let position?) = try await runtime.bus.send(try CommandEnvelope(type: PlacePizzaOrder.typeName, fields: fields)) else {
                 throw APIError(.conflict, "the order could not be stored")
             }
             return JSONBody.response(.accepted, OrderPlaced(orderId: order, position: position.rawValue))

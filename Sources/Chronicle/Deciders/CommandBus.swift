@@ -186,8 +186,20 @@ extension CommandBus {
 }
 
 extension CommandBusError {
+    /// The fields of the JSON object `decoder` reads, for a command of type `type` that reads its body
+    /// field by field in its own words: a body that is not an object is `malformed` ("the body must be a
+    /// JSON object").
+    public static func fields(of decoder: any Decoder, for type: String) throws -> [String: JSONValue] {
+        guard case .object(let fields)? = try? JSONValue(from: decoder) else {
+            throw CommandBusError.malformed(type: type, reason: "the body must be a JSON object")
+        }
+        return fields
+    }
+
     /// A decoding error in a few words a client can act on (`amount is missing`, `title is not a String`).
     static func reason(_ error: any Error) -> String {
+        // A command's own decoding may say what is wrong in its own words.
+        if case .malformed(_, let reason)? = error as? CommandBusError { return reason }
         /// A Swift type in JSON's words.
         func json(_ type: Any.Type) -> String {
             let name = String(describing: type)
@@ -208,9 +220,9 @@ extension CommandBusError {
         case .keyNotFound(let key, let context)?: return "\(field(context.codingPath, key)) is missing"
         case .valueNotFound(let type, let context)?: return "\(field(context.codingPath)) must be \(json(type)), not null"
         case .typeMismatch(let type, let context)?:
-            return context.codingPath.isEmpty ? "the body is not a JSON object" : "\(field(context.codingPath)) is not \(json(type))"
+            return context.codingPath.isEmpty ? "the body must be a JSON object" : "\(field(context.codingPath)) is not \(json(type))"
         case .dataCorrupted(let context)?:
-            return context.codingPath.isEmpty ? "the body is not a JSON object" : "\(field(context.codingPath)): \(context.debugDescription)"
+            return context.codingPath.isEmpty ? "the body must be a JSON object" : "\(field(context.codingPath)): \(context.debugDescription)"
         default: return "\(error)"
         }
     }

@@ -22,6 +22,9 @@ public protocol ProcessManager: Sendable {
 
     /// Its unique, stable name (also the name of its checkpoint).
     var name: String { get }
+    /// Every command type it may send: the runtime refuses to start when one of them has no handler on
+    /// the bus, instead of faulting the subscription the first time a process sends it.
+    var sends: [any NamedCommand.Type] { get }
     /// The state of a process before its first event.
     var initialState: State { get }
     /// The event, if this process manager listens to it (nil for any other event). Throws for an event
@@ -56,6 +59,19 @@ public struct ProcessCommand: Sendable, Hashable, CustomStringConvertible {
         self.type = type
         self.fields = fields
     }
+
+    /// The command `command`, under its type's name, with its fields as it encodes them.
+    public init<C: NamedCommand & Encodable>(_ command: C) {
+        self.type = C.typeName
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // A command's fields are strings, numbers and arrays of them: encoding one cannot fail.
+        let fields = (try? encoder.encode(command)).flatMap { try? JSONDecoder().decode([String: JSONValue].self, from: $0) }
+        self.fields = fields ?? [:]
+    }
+
+    /// Whether this is a command of type `C` (its type name).
+    public func `is`<C: NamedCommand>(_ type: C.Type) -> Bool { self.type == C.typeName }
 
     /// The body the bus reads: the fields as a JSON object, keys sorted (the same command, the same bytes).
     public var body: Data {
