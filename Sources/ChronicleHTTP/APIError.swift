@@ -58,10 +58,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as any APIErrorConvertible:
             return JSONBody.error(error.apiError.status, error.apiError.message)
         case let error as HTTPError:
-            let message: String = switch error.status {
-            case .notFound: "no route for \(request.method) \(request.uri.path)"
-            default: error.body ?? error.status.reasonPhrase
-            }
+            let message: String =
+                switch error.status {
+                case .notFound: "no route for \(request.method) \(request.uri.path)"
+                default: error.body ?? error.status.reasonPhrase
+                }
             return JSONBody.error(error.status, message)
         case let error as CommandError:
             switch error {

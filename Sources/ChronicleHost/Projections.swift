@@ -13,15 +13,15 @@ struct Projections<App: HostedApplication>: AsyncParsableCommand {
     struct Rebuild: AsyncParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(
-            commandName: "rebuild",
-            abstract: "Rebuild a read model beside the live one from the start of the log, then swap it in.",
-            discussion: """
-                Queries keep answering from the live read model until the swap, which is one transaction; a running server \
-                keeps serving (and its projection keeps following the log) meanwhile. Only read-model statements run: no \
-                reactor, process manager, mail or command. Shows a progress bar (events done / total, rate, time left). \
-                NAME as the admin console lists it, e.g. outstanding_todos. Exits 0 when swapped in, 64 for a name that \
-                is not a read model. Reads DATABASE_URL when neither --postgres nor --database is given.
-                """)
+                commandName: "rebuild",
+                abstract: "Rebuild a read model beside the live one from the start of the log, then swap it in.",
+                discussion: """
+                    Queries keep answering from the live read model until the swap, which is one transaction; a running server \
+                    keeps serving (and its projection keeps following the log) meanwhile. Only read-model statements run: no \
+                    reactor, process manager, mail or command. Shows a progress bar (events done / total, rate, time left). \
+                    NAME as the admin console lists it, e.g. outstanding_todos. Exits 0 when swapped in, 64 for a name that \
+                    is not a read model. Reads DATABASE_URL when neither --postgres nor --database is given.
+                    """)
         }
 
         @Argument(help: "The read model, e.g. outstanding_todos, bank_balances, pizza_orders.")
@@ -46,13 +46,16 @@ struct Projections<App: HostedApplication>: AsyncParsableCommand {
                         FileHandle.standardOutput.write(Data((terminal ? "\r\(line)\u{1B}[K" : "\(line)\n").utf8))
                     }
                 } catch let error as ReplayRequestError {
-                    throw usageFailure(error.description + (runtime.subscriptions.contains { $0.model != nil }
-                        ? "; read models: " + runtime.subscriptions.filter { $0.model != nil }.map(\.name).joined(separator: ", ") : ""))
+                    throw usageFailure(
+                        error.description
+                            + (runtime.subscriptions.contains { $0.model != nil }
+                                ? "; read models: " + runtime.subscriptions.filter { $0.model != nil }.map(\.name).joined(separator: ", ") : ""))
                 }
                 return runtime.rebuildProgress(of: name)
             }
             if terminal { print("") }
-            let seconds = Double((ContinuousClock.now - started).components.seconds)
+            let seconds =
+                Double((ContinuousClock.now - started).components.seconds)
                 + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
             print("rebuilt \(name): \(last?.done ?? 0) events in \(String(format: "%.1f", seconds)) s, swapped in")
         }

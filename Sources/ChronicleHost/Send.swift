@@ -13,11 +13,11 @@ struct Send<App: HostedApplication>: AsyncParsableCommand {
         CommandConfiguration(
             commandName: "send",
             abstract: "Send one command (e.g. DepositMoney '{\"account_id\": \"jsdf\", \"amount\": 23}') and print whether it was accepted.",
-        discussion: """
-            Exits 0 when the command is accepted, 1 when it is rejected, 64 for an unknown type or a malformed body. \
-            A "command_id" (a UUID) in the JSON makes sending it again apply it once. Reads DATABASE_URL when neither --postgres nor --database is given. \
-            A transfer is settled by the process manager of a running `chronicle serve` or `chronicle worker`.
-            """)
+            discussion: """
+                Exits 0 when the command is accepted, 1 when it is rejected, 64 for an unknown type or a malformed body. \
+                A "command_id" (a UUID) in the JSON makes sending it again apply it once. Reads DATABASE_URL when neither --postgres nor --database is given. \
+                A transfer is settled by the process manager of a running `chronicle serve` or `chronicle worker`.
+                """)
     }
 
     @Argument(help: "The command's type, e.g. DepositMoney (an unknown type is answered with the list of known ones).")

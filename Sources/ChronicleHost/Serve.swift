@@ -30,7 +30,10 @@ struct Serve<App: HostedApplication>: AsyncParsableCommand {
     @Flag(help: "Use PostgreSQL at DATABASE_URL (without this flag or --postgres, serve stays on the SQLite file even when DATABASE_URL is set).")
     var postgresFromEnvironment = false
 
-    @Option(help: "Read the admin credential from this file (first line); CHRONICLE_ADMIN_TOKEN works too. Required to listen on anything but loopback; with it, /admin and the admin API answer 401 without it (HTTP basic, any user name, or Authorization: Bearer).")
+    @Option(
+        help:
+            "Read the admin credential from this file (first line); CHRONICLE_ADMIN_TOKEN works too. Required to listen on anything but loopback; with it, /admin and the admin API answer 401 without it (HTTP basic, any user name, or Authorization: Bearer)."
+    )
     var adminTokenFile: String?
 
     @Option(help: "A host name requests may name in their Host header besides localhost and IP addresses (repeatable).")
@@ -78,7 +81,7 @@ struct Serve<App: HostedApplication>: AsyncParsableCommand {
         }
         do {
             try await reportingStorageFailures { try await app.runService() }
-        } catch where Self.isAddressInUse(error) {
+        } catch  where Self.isAddressInUse(error) {
             throw OperatorError(
                 "port \(port) on \(host) is in use (another `chronicle serve`?): stop what holds it, or choose another with --port (0 picks a free one)")
         }
@@ -102,4 +105,3 @@ struct Serve<App: HostedApplication>: AsyncParsableCommand {
         return ProcessInfo.processInfo.environment["CHRONICLE_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
-

@@ -14,12 +14,12 @@ struct Streams<App: HostedApplication>: AsyncParsableCommand {
     struct Revert: AsyncParsableCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(
-            commandName: "revert",
-            abstract: "Append the compensating events that bring a stream back to its state at a version (history is kept).",
-            discussion: """
-                Exits 0 when reverted, 1 when refused (an event after that version cannot be undone: the answer names it; nothing is appended), \
-                64 for no such stream or version. Reads DATABASE_URL when neither --postgres nor --database is given.
-                """)
+                commandName: "revert",
+                abstract: "Append the compensating events that bring a stream back to its state at a version (history is kept).",
+                discussion: """
+                    Exits 0 when reverted, 1 when refused (an event after that version cannot be undone: the answer names it; nothing is appended), \
+                    64 for no such stream or version. Reads DATABASE_URL when neither --postgres nor --database is given.
+                    """)
         }
 
         @Argument(help: "The stream, e.g. todo-<uuid> or account-jsdf.")

@@ -11,10 +11,10 @@ struct Worker<App: HostedApplication>: AsyncParsableCommand {
         CommandConfiguration(
             commandName: "worker",
             abstract: "Run the read models, reactors and process managers of every application on PostgreSQL, sharing them with other workers.",
-        discussion: """
-            Needs PostgreSQL: --postgres URL, or DATABASE_URL when --postgres is not given. Each projection or reactor is owned by \
-            one live worker at a time; a survivor takes over within seconds when its owner dies.
-            """)
+            discussion: """
+                Needs PostgreSQL: --postgres URL, or DATABASE_URL when --postgres is not given. Each projection or reactor is owned by \
+                one live worker at a time; a survivor takes over within seconds when its owner dies.
+                """)
     }
 
     @OptionGroup var storage: PostgresOptions

@@ -93,7 +93,7 @@ public final class PostgresDatabase: Sendable {
                 for attempt in 1...5 {
                     do {
                         return try await admin.execute("DROP SCHEMA \(unescaped: schema) CASCADE")
-                    } catch where attempt < 5 {
+                    } catch  where attempt < 5 {
                         try? await Task.sleep(for: .milliseconds(100 * attempt))
                     }
                 }

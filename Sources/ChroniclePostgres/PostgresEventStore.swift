@@ -94,12 +94,13 @@ public final class PostgresEventStore: EventStore {
         for request in batch {
             streams.append(request.stream.description)
             categories.append(request.stream.category)
-            let (kind, version): (String, Int64) = switch request.expected {
-            case .any: ("any", 0)
-            case .noStream: ("no_stream", 0)
-            case .streamExists: ("stream_exists", 0)
-            case .exactly(let n): ("exactly", n)
-            }
+            let (kind, version): (String, Int64) =
+                switch request.expected {
+                case .any: ("any", 0)
+                case .noStream: ("no_stream", 0)
+                case .streamExists: ("stream_exists", 0)
+                case .exactly(let n): ("exactly", n)
+                }
             kinds.append(kind)
             expected.append(version)
             counts.append(Int32(request.events.count))

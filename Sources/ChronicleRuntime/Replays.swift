@@ -334,7 +334,8 @@ extension ChronicleRuntime {
     /// Where the subscription `name` runs, for an operator asking this process to control it while it
     /// stands by here: the owner another process recorded (PostgreSQL), or that this process runs none.
     public func whereRuns(_ name: String) async -> String {
-        let here = configuration.runsSubscriptions
+        let here =
+            configuration.runsSubscriptions
             ? "this process does not own \(name) now"
             : "this process runs no subscriptions (started with --no-workers), so it does not run \(name)"
         guard let postgres else {

@@ -93,8 +93,9 @@ public final class SQLiteEventStore: EventStore {
         let (events, stream, expected) = (request.events, request.stream, request.expected)
         let stored = try storedEvents(ids: events.map(\.id), db)
         if let earlier = try AppendRules.idempotentResult(for: events, to: stream, stored: stored) { return earlier }
-        let actual = try StreamVersion.fetchOne(
-            db, sql: "SELECT version FROM streams WHERE stream_name = ?", arguments: [stream.description]) ?? 0
+        let actual =
+            try StreamVersion.fetchOne(
+                db, sql: "SELECT version FROM streams WHERE stream_name = ?", arguments: [stream.description]) ?? 0
         guard expected.isSatisfied(by: actual) else {
             throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: actual)
         }
@@ -129,12 +130,13 @@ public final class SQLiteEventStore: EventStore {
         -> [RecordedEvent]
     {
         try AppendRules.validateRead(limit: limit, version: version)
-        let sql = switch direction {
-        case .forwards:
-            "\(Self.columns) WHERE stream_name = ? AND stream_version >= ? ORDER BY stream_version LIMIT ?"
-        case .backwards:
-            "\(Self.columns) WHERE stream_name = ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT ?"
-        }
+        let sql =
+            switch direction {
+            case .forwards:
+                "\(Self.columns) WHERE stream_name = ? AND stream_version >= ? ORDER BY stream_version LIMIT ?"
+            case .backwards:
+                "\(Self.columns) WHERE stream_name = ? AND stream_version <= ? ORDER BY stream_version DESC LIMIT ?"
+            }
         return try await fetchEvents(sql, [stream.description, version, limit])
     }
 

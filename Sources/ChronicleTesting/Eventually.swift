@@ -63,6 +63,10 @@ public func tailLog(
 
 private final class SeenEvents: Sendable {
     private let events = Mutex<[RecordedEvent]>([])
-    func add(_ event: RecordedEvent) -> Int { events.withLock { $0.append(event); return $0.count } }
+    func add(_ event: RecordedEvent) -> Int {
+        events.withLock {
+            $0.append(event); return $0.count
+        }
+    }
     var all: [RecordedEvent] { events.withLock { $0 } }
 }

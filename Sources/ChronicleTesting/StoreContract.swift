@@ -304,8 +304,7 @@ public enum StoreContract {
         let outcomes = await withTaskGroup(of: Result<AppendResult, any Error>.self) { group in
             for n in 0..<writers {
                 group.addTask {
-                    do { return .success(try await store.append([event("W", n), event("W", n)], to: s, expecting: .exactly(1))) }
-                    catch { return .failure(error) }
+                    do { return .success(try await store.append([event("W", n), event("W", n)], to: s, expecting: .exactly(1))) } catch { return .failure(error) }
                 }
             }
             var all: [Result<AppendResult, any Error>] = []
@@ -346,8 +345,7 @@ public enum StoreContract {
                     ]
                 for (kind, s, events, expected) in jobs {
                     group.addTask {
-                        do { return (index, kind, .success(try await store.append(events, to: s, expecting: expected))) }
-                        catch { return (index, kind, .failure(error)) }
+                        do { return (index, kind, .success(try await store.append(events, to: s, expecting: expected))) } catch { return (index, kind, .failure(error)) }
                     }
                 }
             }
@@ -368,9 +366,10 @@ public enum StoreContract {
             #expect(mine.filter { $0.1 == .any }.allSatisfy { (try? $0.2.get()) != nil }, "\(shared[index]): every any-version appender wins")
             let resends = mine.filter { $0.1 == .resend }.compactMap { try? $0.2.get() }
             #expect(resends.count == 2 && resends.first?.lastPosition == resends.last?.lastPosition, "\(shared[index]): \(resends)")
-            #expect(mine.filter { $0.1 == .reused }.allSatisfy {
-                if case .failure(let error) = $0.2, case .eventIdReused? = error as? EventStoreError { true } else { false }
-            })
+            #expect(
+                mine.filter { $0.1 == .reused }.allSatisfy {
+                    if case .failure(let error) = $0.2, case .eventIdReused? = error as? EventStoreError { true } else { false }
+                })
             #expect(try await store.version(of: fresh[index]) == 1)
             // 4 × 2 any + 1 resent.
             #expect(try await store.version(of: shared[index]) == 9, "\(shared[index])")

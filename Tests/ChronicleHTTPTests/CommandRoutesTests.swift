@@ -99,9 +99,10 @@ struct Counters: ApplicationModule {
             let unknown = try await client.send(.post, "/commands/CountCounter", json: #"{"counter_id": "nope", "by": 1}"#)
             #expect(unknown.status == 422 && unknown.error == "no such counter", "\(unknown)")
             #expect(try await client.send(.post, "/commands/Explode", json: "{}").status == 404)
-            for bad in [#"{"counter_id": "jsdf"}"#, #"{"counter_id": "jsdf", "by": "x"}"#, #"{"by": 1}"#, "[1]", "{",
-                #"{"counter_id": "jsdf", "by": 1, "command_id": "not-a-uuid"}"#]
-            {
+            for bad in [
+                #"{"counter_id": "jsdf"}"#, #"{"counter_id": "jsdf", "by": "x"}"#, #"{"by": 1}"#, "[1]", "{",
+                #"{"counter_id": "jsdf", "by": 1, "command_id": "not-a-uuid"}"#,
+            ] {
                 let answer = try await client.send(.post, "/commands/CountCounter", json: bad)
                 #expect(answer.status == 400 && answer.error != nil, "\(bad): \(answer)")
             }

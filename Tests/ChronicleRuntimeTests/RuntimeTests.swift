@@ -118,8 +118,10 @@ let noPolling: Duration = .seconds(3600)
     }
 }
 
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["DATABASE_URL"] != nil || ProcessInfo.processInfo.environment["CI"] == "true",
-    "set DATABASE_URL (scripts/test starts a throwaway PostgreSQL)"))
+@Suite(
+    .enabled(
+        if: ProcessInfo.processInfo.environment["DATABASE_URL"] != nil || ProcessInfo.processInfo.environment["CI"] == "true",
+        "set DATABASE_URL (scripts/test starts a throwaway PostgreSQL)"))
 struct PostgresRuntimeTests {
     static func withDatabase(_ body: (PostgresDatabase) async throws -> Void) async throws {
         guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"] else {

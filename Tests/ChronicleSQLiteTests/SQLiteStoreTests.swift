@@ -168,7 +168,8 @@ import Testing
         let database = try SQLiteDatabase(path: directory.path("p.sqlite"))
         let store = SQLiteEventStore(database: database)
         let stream = try StreamName("thing-1")
-        _ = try await store.append([StoreContract.event("A"), StoreContract.event("B"), StoreContract.event("Poison"), StoreContract.event("A")], to: stream, expecting: .any)
+        _ = try await store.append(
+            [StoreContract.event("A"), StoreContract.event("B"), StoreContract.event("Poison"), StoreContract.event("A")], to: stream, expecting: .any)
         let events = try await store.readAll(after: .start, limit: 10)
 
         let failing = try await SQLiteProjection(TypeCounts(failOn: "Poison"), database: database).prepared()

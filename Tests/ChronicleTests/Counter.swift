@@ -61,8 +61,9 @@ enum Counter: Decider {
             switch (encoded.type, encoded.schemaVersion) {
             case ("CounterIncremented", 2):
                 struct Body: Decodable { var by: Int }
-                do { return .incremented(by: try JSONDecoder().decode(Body.self, from: encoded.data).by) }
-                catch { throw CodecError.malformed(type: encoded.type, reason: "\(error)") }
+                do { return .incremented(by: try JSONDecoder().decode(Body.self, from: encoded.data).by) } catch {
+                    throw CodecError.malformed(type: encoded.type, reason: "\(error)")
+                }
             case ("CounterReset", 1):
                 return .wasReset
             case ("CounterIncremented", _), ("CounterReset", _):

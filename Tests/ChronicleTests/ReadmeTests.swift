@@ -80,12 +80,13 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text)")
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines == [
-            "accepted increment(by: 3): incremented(by: 3)",
-            "accepted increment(by: 4): incremented(by: 4)",
-            "rejected increment(by: 5): wouldPassTheCeiling",
-            "read model: kitchen = 7",
-        ], "\(text)")
+        #expect(
+            lines == [
+                "accepted increment(by: 3): incremented(by: 3)",
+                "accepted increment(by: 4): incremented(by: 4)",
+                "rejected increment(by: 5): wouldPassTheCeiling",
+                "read model: kitchen = 7",
+            ], "\(text)")
     }
 
     /// An example teaches its error handling: a database it cannot create is one line on standard error

@@ -184,7 +184,6 @@ import Testing
     }
 }
 
-
 final class PositionLog: Sendable {
     private let value = Mutex<[GlobalPosition]>([])
     func add(_ p: GlobalPosition) { value.withLock { $0.append(p) } }

@@ -16,9 +16,10 @@ import Testing
     @Test func refusesAnythingButTheTextForm() {
         let good = "0b341422-c516-4ee4-8f3e-ef1992dfff32"
         #expect(UUID(text: good)?.lowercasedString == good)
-        for bad in ["", "0b341422c5164ee48f3eef1992dfff32", good + "0", String(good.dropLast()), "0b341422-c516-4ee4-8f3e-ef1992dfff3g",
-            "0b341422-c516-4ee4-8f3e_ef1992dfff32", "-b341422-c516-4ee4-8f3e-ef1992dfff32", "0b341422-c516-4ee48-f3e-ef1992dfff32"]
-        {
+        for bad in [
+            "", "0b341422c5164ee48f3eef1992dfff32", good + "0", String(good.dropLast()), "0b341422-c516-4ee4-8f3e-ef1992dfff3g",
+            "0b341422-c516-4ee4-8f3e_ef1992dfff32", "-b341422-c516-4ee4-8f3e-ef1992dfff32", "0b341422-c516-4ee48-f3e-ef1992dfff32",
+        ] {
             #expect(UUID(text: bad) == nil, "\(bad)")
         }
         // A substring reads as its string does; a non-ASCII character in a dash's or a digit's place is refused.

@@ -13,8 +13,10 @@ struct OperatorTests {
         let passwordFile = directory.path("password")
         try "not-needed-on-trust\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
         let serve = try ChronicleProcess(
-            ["serve", "--port", "0", "--postgres-from-environment", "--postgres-password-file", passwordFile,
-             "--mailbox", directory.path("m.mailbox")],
+            [
+                "serve", "--port", "0", "--postgres-from-environment", "--postgres-password-file", passwordFile,
+                "--mailbox", directory.path("m.mailbox"),
+            ],
             directory: directory, name: "serve", environment: ["DATABASE_URL": url])
         await eventually(timeout: .seconds(60), "serve is up on PostgreSQL") { serve.log.contains("Chronicle is serving") }
         #expect(serve.log.contains("database=PostgreSQL at 127.0.0.1:"), "\(serve.log)")
@@ -60,8 +62,14 @@ struct OperatorTests {
     @Test func aBadPathOrABusyPortIsSaidPlainlyWithTheFlagToChange() async throws {
         let directory = try TemporaryDirectory()
         for (arguments, words) in [
-            (["--database", "/nonexistent/dir/x.sqlite"], "cannot create the database /nonexistent/dir/x.sqlite: the folder /nonexistent/dir does not exist (create it, or change --database)"),
-            (["--database", directory.path("c.sqlite"), "--mailbox", "/nonexistent/dir/m.mailbox"], "the folder /nonexistent/dir does not exist (create it, or change --mailbox)"),
+            (
+                ["--database", "/nonexistent/dir/x.sqlite"],
+                "cannot create the database /nonexistent/dir/x.sqlite: the folder /nonexistent/dir does not exist (create it, or change --database)"
+            ),
+            (
+                ["--database", directory.path("c.sqlite"), "--mailbox", "/nonexistent/dir/m.mailbox"],
+                "the folder /nonexistent/dir does not exist (create it, or change --mailbox)"
+            ),
             (["--database", directory.path("c.sqlite"), "--courier", directory.url.path], "it is a folder (change --courier)"),
         ] {
             let serve = try ChronicleProcess(["serve", "--port", "0"] + arguments, directory: directory, name: "bad-path")

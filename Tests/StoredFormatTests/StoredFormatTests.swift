@@ -26,7 +26,11 @@ import TodoDomain
     }
 
     static func rows(_ name: String, _ sql: String) throws -> [Row] {
-        let queue = try DatabaseQueue(path: try corpus(name).path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let queue = try DatabaseQueue(
+            path: try corpus(name).path,
+            configuration: {
+                var c = Configuration(); c.readonly = true; return c
+            }())
         return try queue.read { try Row.fetchAll($0, sql: sql) }
     }
 
@@ -59,7 +63,8 @@ import TodoDomain
         let pizza = ["OrderRequested", "OrderRejected", "OrderValidated", "OrderAssemblyStarted", "OrderBakingStarted", "OrderOutForDelivery", "OrderDelivered"]
         let cart = ["CartItemAdded", "CartItemRemoved", "CartCheckedOut"]
         let everyType = Set(TodoEventCodec.typeNames + AccountEventCodec.typeNames + TransferEventCodec.typeNames + pizza + cart)
-        #expect(everyType.subtracting(types).subtracting(pinnedElsewhere).isEmpty, "not in any corpus: \(everyType.subtracting(types).subtracting(pinnedElsewhere).sorted())")
+        #expect(
+            everyType.subtracting(types).subtracting(pinnedElsewhere).isEmpty, "not in any corpus: \(everyType.subtracting(types).subtracting(pinnedElsewhere).sorted())")
     }
 
     @Test func theTypesNoRouteStoresDecodeAndEncodeBackByteForByte() throws {
@@ -141,22 +146,23 @@ import TodoDomain
             order = kitchen.evolve(order, (order: "o/1", event: event))
             written += stored(kitchen.react(to: (order: "o/1", event: event), in: order))
         }
-        #expect(Set(written) == [
-            #"DebitAccount {"account_id":"a/1","amount":"12.30","transfer_id":"t/1"}"#,
-            #"CreditAccount {"account_id":"b","amount":"12.30","transfer_id":"t/1"}"#,
-            #"CreditAccount {"account_id":"a/1","amount":"12.30","transfer_id":"t/1"}"#,
-            #"TimeOutTransfer {"transfer_id":"t/1"}"#,
-            #"CompleteTransfer {"transfer_id":"t/1"}"#,
-            #"RefundTransfer {"transfer_id":"t/1"}"#,
-            #"DeclineTransfer {"reason":"insufficient funds","transfer_id":"t/1"}"#,
-            #"DeclineTransfer {"reason":"no account","transfer_id":"t/1"}"#,
-            #"RefuseTransferCredit {"reason":"closed","transfer_id":"t/1"}"#,
-            #"ValidatePizzaOrder {"order_id":"o/1"}"#,
-            #"StartPizzaAssembly {"order_id":"o/1"}"#,
-            #"StartPizzaBaking {"order_id":"o/1"}"#,
-            #"SendPizzaOutForDelivery {"order_id":"o/1"}"#,
-            #"ConfirmPizzaDelivery {"order_id":"o/1"}"#,
-        ], "\(Set(written).sorted().joined(separator: "\n"))")
+        #expect(
+            Set(written) == [
+                #"DebitAccount {"account_id":"a/1","amount":"12.30","transfer_id":"t/1"}"#,
+                #"CreditAccount {"account_id":"b","amount":"12.30","transfer_id":"t/1"}"#,
+                #"CreditAccount {"account_id":"a/1","amount":"12.30","transfer_id":"t/1"}"#,
+                #"TimeOutTransfer {"transfer_id":"t/1"}"#,
+                #"CompleteTransfer {"transfer_id":"t/1"}"#,
+                #"RefundTransfer {"transfer_id":"t/1"}"#,
+                #"DeclineTransfer {"reason":"insufficient funds","transfer_id":"t/1"}"#,
+                #"DeclineTransfer {"reason":"no account","transfer_id":"t/1"}"#,
+                #"RefuseTransferCredit {"reason":"closed","transfer_id":"t/1"}"#,
+                #"ValidatePizzaOrder {"order_id":"o/1"}"#,
+                #"StartPizzaAssembly {"order_id":"o/1"}"#,
+                #"StartPizzaBaking {"order_id":"o/1"}"#,
+                #"SendPizzaOutForDelivery {"order_id":"o/1"}"#,
+                #"ConfirmPizzaDelivery {"order_id":"o/1"}"#,
+            ], "\(Set(written).sorted().joined(separator: "\n"))")
     }
 
     @Test(arguments: generations) func everySnapshotDecodesAndEncodesBackByteForByte(_ generation: String) throws {

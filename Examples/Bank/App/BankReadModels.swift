@@ -11,7 +11,8 @@ public struct AccountStatements: SQLReadModel {
 
     public var createStatements: [SQLStatement] {
         [
-            SQLStatement("""
+            SQLStatement(
+                """
                 CREATE TABLE IF NOT EXISTS bank_statements (
                     account_id TEXT NOT NULL, position BIGINT NOT NULL, entry TEXT NOT NULL, amount DECIMAL, balance DECIMAL,
                     transfer_id TEXT, recorded_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (account_id, position))
@@ -61,7 +62,8 @@ public struct TransferStatuses: SQLReadModel {
 
     public var createStatements: [SQLStatement] {
         [
-            SQLStatement("""
+            SQLStatement(
+                """
                 CREATE TABLE IF NOT EXISTS bank_transfers (
                     transfer_id TEXT PRIMARY KEY, from_account_id TEXT NOT NULL, to_account_id TEXT NOT NULL, amount DECIMAL NOT NULL,
                     status TEXT NOT NULL, reason TEXT, timed_out BOOLEAN NOT NULL, requested_position BIGINT NOT NULL)

@@ -44,8 +44,10 @@ public struct TransferProcess: ProcessManager {
 
     public let name = "bank_transfers_process"
     public var sends: [any NamedCommand.Type] {
-        [DebitAccount.self, CreditAccount.self, CompleteTransfer.self, DeclineTransfer.self, RefuseTransferCredit.self, RefundTransfer.self,
-         TimeOutTransfer.self]
+        [
+            DebitAccount.self, CreditAccount.self, CompleteTransfer.self, DeclineTransfer.self, RefuseTransferCredit.self, RefundTransfer.self,
+            TimeOutTransfer.self,
+        ]
     }
     public let initialState = State()
     /// How long a step may wait before the transfer times out.

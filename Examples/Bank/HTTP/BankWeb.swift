@@ -35,7 +35,8 @@ public struct BankWeb: HTTPModule {
     public func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime) {
         routes.get("/bank/accounts") { request, _ in
             try await runtime.catchUp(readModel: "bank_balances", after: try request.position("after"))
-            let rows = try await runtime.queries(for: request, module: name).rows(SQLStatement("SELECT account_id, balance FROM bank_balances ORDER BY account_id LIMIT 1000"))
+            let rows = try await runtime.queries(for: request, module: name).rows(
+                SQLStatement("SELECT account_id, balance FROM bank_balances ORDER BY account_id LIMIT 1000"))
             let accounts = rows.map { row in
                 ["account_id": row["account_id"]?.text ?? "", "balance": Self.money(row["balance"]) ?? ""]
             }

@@ -49,9 +49,11 @@ public struct WarehouseOrders: SQLReadModel {
     public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
         guard event.stream.category == Cart.category, event.type == "CartCheckedOut", case .checkedOut(let lines) = try codec.decode(event) else { return [] }
         let text = String(decoding: try JSONEncoder().encode(lines), as: UTF8.self)
-        return [SQLStatement(
-            "INSERT INTO cart_warehouse_orders (cart_id, lines, position) VALUES (?, ?, ?)",
-            [.text(event.stream.id), .text(text), .integer(event.position.rawValue)])]
+        return [
+            SQLStatement(
+                "INSERT INTO cart_warehouse_orders (cart_id, lines, position) VALUES (?, ?, ?)",
+                [.text(event.stream.id), .text(text), .integer(event.position.rawValue)])
+        ]
     }
 
     public static let query = SQLStatement("SELECT cart_id, lines FROM cart_warehouse_orders ORDER BY position LIMIT 1000")
@@ -73,11 +75,13 @@ public struct RemovedItems: SQLReadModel {
         guard event.stream.category == Cart.category, event.type == "CartItemRemoved",
             case .itemRemoved(let product, _) = try CartEventCodec().decode(event)
         else { return [] }
-        return [SQLStatement(
-            """
-            INSERT INTO cart_marketing_removed_items (product_id, removals) VALUES (?, 1)
-            ON CONFLICT (product_id) DO UPDATE SET removals = cart_marketing_removed_items.removals + 1
-            """, [.text(product)])]
+        return [
+            SQLStatement(
+                """
+                INSERT INTO cart_marketing_removed_items (product_id, removals) VALUES (?, 1)
+                ON CONFLICT (product_id) DO UPDATE SET removals = cart_marketing_removed_items.removals + 1
+                """, [.text(product)])
+        ]
     }
 
     public static let query = SQLStatement("SELECT product_id, removals FROM cart_marketing_removed_items ORDER BY removals DESC, product_id LIMIT 1000")

@@ -89,7 +89,8 @@ public struct PizzaOrders: SQLReadModel {
 
     public var createStatements: [SQLStatement] {
         [
-            SQLStatement("""
+            SQLStatement(
+                """
                 CREATE TABLE IF NOT EXISTS pizza_orders (
                     order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, reasons TEXT, request TEXT NOT NULL,
                     requested_position BIGINT NOT NULL, updated_position BIGINT NOT NULL)
@@ -106,19 +107,23 @@ public struct PizzaOrders: SQLReadModel {
         let position = SQLValue.integer(event.position.rawValue)
         func status(_ status: PizzaOrder.Status, reasons: [String]? = nil) throws -> [SQLStatement] {
             let text = try reasons.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-            return [SQLStatement(
-                "UPDATE pizza_orders SET status = ?, reasons = COALESCE(?, reasons), updated_position = ? WHERE order_id = ?",
-                [.text(status.rawValue), .text(text), position, id])]
+            return [
+                SQLStatement(
+                    "UPDATE pizza_orders SET status = ?, reasons = COALESCE(?, reasons), updated_position = ? WHERE order_id = ?",
+                    [.text(status.rawValue), .text(text), position, id])
+            ]
         }
         switch try codec.decode(event) {
         case .requested(let request):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            return [SQLStatement(
-                """
-                INSERT INTO pizza_orders (order_id, customer_id, status, reasons, request, requested_position, updated_position)
-                VALUES (?, ?, 'requested', NULL, ?, ?, ?)
-                """, [id, .text(request.customerId), .text(String(decoding: try encoder.encode(request), as: UTF8.self)), position, position])]
+            return [
+                SQLStatement(
+                    """
+                    INSERT INTO pizza_orders (order_id, customer_id, status, reasons, request, requested_position, updated_position)
+                    VALUES (?, ?, 'requested', NULL, ?, ?, ?)
+                    """, [id, .text(request.customerId), .text(String(decoding: try encoder.encode(request), as: UTF8.self)), position, position])
+            ]
         case .validated: return try status(.validated)
         case .rejected(let reasons): return try status(.rejected, reasons: reasons)
         case .assemblyStarted: return try status(.assembling)

@@ -285,9 +285,12 @@ extension Todo: Compensating {
         case .added:
             return .impossible(reason: "a todo cannot be un-added: revert to version 1 at the earliest")
         case .amended(let amendment):
-            return .events([.amended(Amendment(
-                title: back(amendment.title, before.title), description: back(amendment.description, before.description),
-                dueDate: back(amendment.dueDate, before.dueDate), stakeholderEmail: back(amendment.stakeholderEmail, before.stakeholderEmail)))])
+            return .events([
+                .amended(
+                    Amendment(
+                        title: back(amendment.title, before.title), description: back(amendment.description, before.description),
+                        dueDate: back(amendment.dueDate, before.dueDate), stakeholderEmail: back(amendment.stakeholderEmail, before.stakeholderEmail)))
+            ])
         case .completed, .abandoned:
             return .events([.reopened])
         case .reopened:
@@ -333,12 +336,13 @@ extension Todo.State: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        let name = switch status {
-        case .unknown: "unknown"
-        case .outstanding: "outstanding"
-        case .completed: "completed"
-        case .abandoned: "abandoned"
-        }
+        let name =
+            switch status {
+            case .unknown: "unknown"
+            case .outstanding: "outstanding"
+            case .completed: "completed"
+            case .abandoned: "abandoned"
+            }
         try c.encode(name, forKey: .status)
         try c.encode(cleared, forKey: .cleared)
         try c.encodeIfPresent(title, forKey: .title)

@@ -220,14 +220,16 @@ public final class ProcessManagerConsumer<Manager: ProcessManager>: EventConsume
             let id = UUID.processCommand(index, of: name, causedBy: cause)
             switch action {
             case .send(let command):
-                statements.append(ProcessTables.insert(
-                    manager: name, process: process, commandId: id, command: command, sequence: sequence + Int64(index), key: nil, due: nil,
-                    metadata: metadata))
+                statements.append(
+                    ProcessTables.insert(
+                        manager: name, process: process, commandId: id, command: command, sequence: sequence + Int64(index), key: nil, due: nil,
+                        metadata: metadata))
             case let .schedule(command, delay, key):
                 statements.append(ProcessTables.cancel(manager: name, process: process, key: key))
-                statements.append(ProcessTables.insert(
-                    manager: name, process: process, commandId: id, command: command, sequence: sequence + Int64(index), key: key,
-                    due: clock.now().addingTimeInterval(delay.seconds), metadata: metadata))
+                statements.append(
+                    ProcessTables.insert(
+                        manager: name, process: process, commandId: id, command: command, sequence: sequence + Int64(index), key: key,
+                        due: clock.now().addingTimeInterval(delay.seconds), metadata: metadata))
             case .cancel(let key):
                 statements.append(ProcessTables.cancel(manager: name, process: process, key: key))
             }
@@ -250,9 +252,10 @@ public final class ProcessManagerConsumer<Manager: ProcessManager>: EventConsume
         var pending: [String: [ProcessInstance.PendingCommand]] = [:]
         for row in try await storage.rows(ProcessTables.outbox(manager: name, limit: 500)) {
             guard let process = row["process_id"]?.text else { continue }
-            pending[process, default: []].append(ProcessInstance.PendingCommand(
-                commandId: row["command_id"]?.text ?? "", type: row["command_type"]?.text ?? "", deadline: row["deadline_key"]?.text,
-                dueAt: row["due_at"]?.timestamp?.description))
+            pending[process, default: []].append(
+                ProcessInstance.PendingCommand(
+                    commandId: row["command_id"]?.text ?? "", type: row["command_type"]?.text ?? "", deadline: row["deadline_key"]?.text,
+                    dueAt: row["due_at"]?.timestamp?.description))
         }
         return rows.compactMap { row in
             guard let id = row["process_id"]?.text else { return nil }
@@ -271,13 +274,15 @@ public final class ProcessManagerConsumer<Manager: ProcessManager>: EventConsume
 /// The tables every process manager shares, in the dialect SQLite and PostgreSQL share.
 enum ProcessTables {
     static let create: [SQLStatement] = [
-        SQLStatement("""
+        SQLStatement(
+            """
             CREATE TABLE IF NOT EXISTS chronicle_process_instances (
                 manager TEXT NOT NULL, process_id TEXT NOT NULL, state TEXT NOT NULL, open BOOLEAN NOT NULL,
                 started_position BIGINT NOT NULL, updated_position BIGINT NOT NULL, PRIMARY KEY (manager, process_id))
             """),
         SQLStatement("CREATE INDEX IF NOT EXISTS chronicle_process_instances_open ON chronicle_process_instances (manager, open, updated_position)"),
-        SQLStatement("""
+        SQLStatement(
+            """
             CREATE TABLE IF NOT EXISTS chronicle_process_outbox (
                 manager TEXT NOT NULL, command_id TEXT NOT NULL, process_id TEXT NOT NULL, sequence BIGINT NOT NULL,
                 deadline_key TEXT, due_at TIMESTAMPTZ, command_type TEXT NOT NULL, body TEXT NOT NULL,

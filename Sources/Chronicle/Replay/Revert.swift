@@ -110,11 +110,12 @@ public struct Reverter<D: Compensating, Codec: EventCodec>: Sendable where Codec
                 for event in compensating {
                     let encoded = try codec.encode(event)
                     step.compensatedBy.append(encoded.type)
-                    appended.append(NewEvent(
-                        id: UUID(), type: encoded.type, schemaVersion: encoded.schemaVersion, data: encoded.data,
-                        metadata: Metadata(
-                            causationId: recorded.id, correlationId: recorded.metadata.correlationId ?? recorded.id,
-                            extra: ["reverts": recorded.id.lowercasedString])))
+                    appended.append(
+                        NewEvent(
+                            id: UUID(), type: encoded.type, schemaVersion: encoded.schemaVersion, data: encoded.data,
+                            metadata: Metadata(
+                                causationId: recorded.id, correlationId: recorded.metadata.correlationId ?? recorded.id,
+                                extra: ["reverts": recorded.id.lowercasedString])))
                     now = D.evolve(now, event)
                 }
             case .nothing(let reason):
@@ -127,8 +128,9 @@ public struct Reverter<D: Compensating, Codec: EventCodec>: Sendable where Codec
             steps.append(step)
         }
         if !refused && now != target {
-            steps.append(RevertOutcome.Step(
-                version: version, type: "", compensatedBy: [], note: "the compensations would not bring back the state at version \(version)", refused: true))
+            steps.append(
+                RevertOutcome.Step(
+                    version: version, type: "", compensatedBy: [], note: "the compensations would not bring back the state at version \(version)", refused: true))
             refused = true
         }
         if refused || appended.isEmpty {

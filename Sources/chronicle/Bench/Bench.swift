@@ -62,7 +62,9 @@ struct Bench: AsyncParsableCommand {
             }
             try await PostgresDatabase.withTemporarySchema(url: url) { database, schema in
                 let run = PostgresScenarios(database: database, url: url, sizes: sizes, directory: directory)
-                print("chronicle bench: PostgreSQL at \(database.endpoint) (schema \(schema)), \(quick ? "quick" : "full") sizes, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+                print(
+                    "chronicle bench: PostgreSQL at \(database.endpoint) (schema \(schema)), \(quick ? "quick" : "full") sizes, \(ProcessInfo.processInfo.activeProcessorCount) cores"
+                )
                 print(Measurement.header)
                 for scenario in PostgresScenarios.all where wanted?.contains(scenario.id) ?? true {
                     Self.resetPeakRSS()

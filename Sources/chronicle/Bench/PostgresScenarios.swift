@@ -93,7 +93,9 @@ struct PostgresScenarios: Sendable {
             var after: Int64 = 0
             while true {
                 let page = try await database.rows(
-                    SQLStatement("SELECT position, event_id::text, stream, version, type, data::text, metadata::text, recorded_at FROM raw_events WHERE position > ? ORDER BY position LIMIT 1000", [.integer(after)]))
+                    SQLStatement(
+                        "SELECT position, event_id::text, stream, version, type, data::text, metadata::text, recorded_at FROM raw_events WHERE position > ? ORDER BY position LIMIT 1000",
+                        [.integer(after)]))
                 guard let last = page.last?["position"]?.integer else { break }
                 rawCount += page.count
                 after = last

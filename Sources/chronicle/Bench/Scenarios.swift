@@ -204,12 +204,13 @@ struct Scenarios: Sendable {
         }
         let rate = Double(sizes.commands) / seconds
         let python = try PythonBaseline.commandRate(python: python, commands: sizes.commands, directory: directory)
-        let comparison = switch python {
-        case .measured(let pythonRate, let detail):
-            String(format: "; Python eventsourcing %.0f/s (%@): %.1f×", pythonRate, detail, rate / pythonRate)
-        case .unavailable(let reason):
-            "; Python eventsourcing not measured: \(reason)"
-        }
+        let comparison =
+            switch python {
+            case .measured(let pythonRate, let detail):
+                String(format: "; Python eventsourcing %.0f/s (%@): %.1f×", pythonRate, detail, rate / pythonRate)
+            case .unavailable(let reason):
+                "; Python eventsourcing not measured: \(reason)"
+            }
         return Measurement(
             rate: rate, baseline: s1.rate, latencies: latencies, note: "baseline: S1 (Chronicle's own append)" + comparison)
     }
@@ -276,11 +277,13 @@ struct Scenarios: Sendable {
     }
 
     func http() async throws -> Measurement {
-        let backend = ChronicleRuntime.Backend.sqlite(path: path("s8.sqlite"), configuration: {
-            var c = SQLiteDatabase.Configuration()
-            c.synchronous = synchronous
-            return c
-        }())
+        let backend = ChronicleRuntime.Backend.sqlite(
+            path: path("s8.sqlite"),
+            configuration: {
+                var c = SQLiteDatabase.Configuration()
+                c.synchronous = synchronous
+                return c
+            }())
         return try await Self.http(on: backend, baseline: try rawSingleRowRate(), duration: sizes.http, directory: directory)
     }
 

@@ -11,7 +11,9 @@ import Testing
     func append(_ events: [Account.Event]) async throws {
         let version = try await store.version(of: stream)
         _ = try await store.append(
-            try events.map { let e = try codec.encode($0); return NewEvent(id: UUID(), type: e.type, schemaVersion: e.schemaVersion, data: e.data) },
+            try events.map {
+                let e = try codec.encode($0); return NewEvent(id: UUID(), type: e.type, schemaVersion: e.schemaVersion, data: e.data)
+            },
             to: stream, expecting: .exactly(version))
     }
 

@@ -76,7 +76,10 @@ import Testing
         let events: [(Account.Event, String, String)] = [
             (.opened, "AccountOpened", "{}"),
             (.deposited(amount: Money(cents: 26000), balance: Money(cents: 26000), transfer: nil), "MoneyDeposited", #"{"amount":"260.00","balance":"260.00"}"#),
-            (.withdrawn(amount: Money(cents: 2050), balance: Money(cents: 2950), transfer: "t-1"), "MoneyWithdrawn", #"{"amount":"20.50","balance":"29.50","transfer_id":"t-1"}"#),
+            (
+                .withdrawn(amount: Money(cents: 2050), balance: Money(cents: 2950), transfer: "t-1"), "MoneyWithdrawn",
+                #"{"amount":"20.50","balance":"29.50","transfer_id":"t-1"}"#
+            ),
             (.paymentDeclined(amount: Money(cents: 5001), balance: Money(cents: 5000), transfer: nil), "PaymentDeclined", #"{"amount":"50.01","balance":"50.00"}"#),
             (.closed, "AccountClosed", "{}"),
         ]

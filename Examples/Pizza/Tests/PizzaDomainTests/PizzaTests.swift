@@ -42,8 +42,9 @@ import Testing
         for event: PizzaOrder.Event in [.requested(good), .validated, .rejected(reasons: ["a"]), .assemblyStarted, .bakingStarted, .outForDelivery, .delivered] {
             #expect(try codec.decode(codec.encode(event)) == event)
         }
-        #expect(String(decoding: try codec.encode(.requested(good)).data, as: UTF8.self)
-            == #"{"cheese":"mozzarella","customer_id":"c1","extra_toppings":["basil"],"main_topping":"margherita","sauce":"tomato"}"#)
+        #expect(
+            String(decoding: try codec.encode(.requested(good)).data, as: UTF8.self)
+                == #"{"cheese":"mozzarella","customer_id":"c1","extra_toppings":["basil"],"main_topping":"margherita","sauce":"tomato"}"#)
     }
 }
 
@@ -57,10 +58,12 @@ import Testing
         let requested = (order: "o1", event: PizzaOrder.Event.requested(good))
         #expect(kitchen.actions(given: [], when: requested) == [.send(command("ValidatePizzaOrder"))])
         #expect(kitchen.actions(given: [requested], when: ("o1", .validated)) == [.send(command("StartPizzaAssembly"))])
-        #expect(kitchen.actions(given: [requested, ("o1", .validated)], when: ("o1", .assemblyStarted))
-            == [.schedule(command("StartPizzaBaking"), after: .seconds(2), key: "step")])
-        #expect(kitchen.actions(given: [requested, ("o1", .validated), ("o1", .assemblyStarted)], when: ("o1", .bakingStarted))
-            == [.schedule(command("SendPizzaOutForDelivery"), after: .seconds(2), key: "step")])
+        #expect(
+            kitchen.actions(given: [requested, ("o1", .validated)], when: ("o1", .assemblyStarted))
+                == [.schedule(command("StartPizzaBaking"), after: .seconds(2), key: "step")])
+        #expect(
+            kitchen.actions(given: [requested, ("o1", .validated), ("o1", .assemblyStarted)], when: ("o1", .bakingStarted))
+                == [.schedule(command("SendPizzaOutForDelivery"), after: .seconds(2), key: "step")])
         #expect(kitchen.actions(given: [requested], when: ("o1", .outForDelivery)) == [.schedule(command("ConfirmPizzaDelivery"), after: .seconds(2), key: "step")])
         let all: [(order: String, event: PizzaOrder.Event)] = [requested, ("o1", .validated), ("o1", .assemblyStarted), ("o1", .bakingStarted), ("o1", .outForDelivery)]
         #expect(kitchen.actions(given: all, when: ("o1", .delivered)) == [])

@@ -59,9 +59,10 @@ import Testing
 
     @Test func anUpcasterBringsAnOlderVersionToTheCurrentOne() throws {
         // A hypothetical version 0 of TodoAdded called the title "name".
-        let codec = TodoEventCodec(upcasters: UpcasterChain([
-            .jsonObject(type: "TodoAdded", fromVersion: 0) { $0["title"] = $0.removeValue(forKey: "name") }
-        ]))
+        let codec = TodoEventCodec(
+            upcasters: UpcasterChain([
+                .jsonObject(type: "TodoAdded", fromVersion: 0) { $0["title"] = $0.removeValue(forKey: "name") }
+            ]))
         let old = EncodedEvent(type: "TodoAdded", schemaVersion: 0, data: Data("{\"name\":\"Buy milk\"}".utf8))
         #expect(try codec.decode(old) == .added(.init(title: "Buy milk")))
     }

@@ -14,7 +14,9 @@ import TodoDomain
         let stream = Todo.stream(id)
         let version = try await store.version(of: stream)
         _ = try await store.append(
-            try events.map { let e = try codec.encode($0); return NewEvent(id: UUID(), type: e.type, schemaVersion: e.schemaVersion, data: e.data) },
+            try events.map {
+                let e = try codec.encode($0); return NewEvent(id: UUID(), type: e.type, schemaVersion: e.schemaVersion, data: e.data)
+            },
             to: stream, expecting: .exactly(version))
     }
 
@@ -39,9 +41,10 @@ import TodoDomain
         #expect(outcome.steps.first?.note?.contains("does not recall") == true)
         // History is kept; each compensating event is caused by the event it reverses.
         let events = try await store.read(Todo.stream(id), from: 1, direction: .forwards, limit: 100)
-        #expect(events.map(\.type) == [
-            "TodoAdded", "TodoAmended", "TodoCompleted", "StakeholderNotifiedOfTodoCompletion", "TodoReopened", "TodoAmended",
-        ])
+        #expect(
+            events.map(\.type) == [
+                "TodoAdded", "TodoAmended", "TodoCompleted", "StakeholderNotifiedOfTodoCompletion", "TodoReopened", "TodoAmended",
+            ])
         #expect(events[4].metadata.causationId == events[2].id && events[5].metadata.causationId == events[1].id)
         #expect(events[4].metadata.extra["reverts"] == events[2].id.lowercasedString)
     }

@@ -15,8 +15,10 @@ let added = Todo.Event.added(milk)
         #expect(Todo.stream(id).description == "todo-0b341422-c516-4ee4-8f3e-ef1992dfff32")
     }
 
-    @Test(arguments: [("2017-01-02", true), ("2016-02-29", true), ("2017-02-29", false), ("1900-02-29", false),
-                      ("2000-02-29", true), ("2017-13-01", false), ("2017-1-2", false), ("tomorrow", false), ("2017-04-31", false)])
+    @Test(arguments: [
+        ("2017-01-02", true), ("2016-02-29", true), ("2017-02-29", false), ("1900-02-29", false),
+        ("2000-02-29", true), ("2017-13-01", false), ("2017-1-2", false), ("tomorrow", false), ("2017-04-31", false),
+    ])
     func validatesCalendarDates(_ date: String, _ valid: Bool) {
         #expect(CalendarDate.isValid(date) == valid)
     }

@@ -193,8 +193,10 @@ import Testing
             #expect(added.status == 201)
             let event = try await harness.service.store.read(try StreamName("todo-\(id)"), from: 1, direction: .forwards, limit: 1)[0]
             let bearer: HTTPFields = [.authorization: "Bearer s3cret-token"]
-            for path in ["/log", "/log?after=0", "/streams", "/streams/todo-\(id)", "/events/\(event.id.lowercasedString)", "//log", "/%6cog",
-                         "/./streams", "/admin/api/log", "/admin/api/streams/todo-\(id)", "/admin/api/events/\(event.id.lowercasedString)"] {
+            for path in [
+                "/log", "/log?after=0", "/streams", "/streams/todo-\(id)", "/events/\(event.id.lowercasedString)", "//log", "/%6cog",
+                "/./streams", "/admin/api/log", "/admin/api/streams/todo-\(id)", "/admin/api/events/\(event.id.lowercasedString)",
+            ] {
                 let answer = try await client.get(path)
                 #expect(answer.status == 401, "\(path): \(answer.status)")
                 #expect(!answer.text.contains("secret title"), "\(path)")

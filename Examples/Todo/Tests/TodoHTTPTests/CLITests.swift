@@ -40,7 +40,10 @@ import Testing
 
             let add = try await Self.todo(["add", url, "-i", id, "-t", "Write the CLI", "-d", "Mirror scripts/request", "-D", "2017-01-01", "-s", "ada@example.com"])
             #expect(add.status == 0)
-            #expect(add.out.contains("Adding todo [\(id)]: {\"description\":\"Mirror scripts/request\",\"due_date\":\"2017-01-01\",\"stakeholder_email\":\"ada@example.com\",\"title\":\"Write the CLI\"}"))
+            #expect(
+                add.out.contains(
+                    "Adding todo [\(id)]: {\"description\":\"Mirror scripts/request\",\"due_date\":\"2017-01-01\",\"stakeholder_email\":\"ada@example.com\",\"title\":\"Write the CLI\"}"
+                ))
             #expect(add.out.hasSuffix("Success.\n"))
 
             let duplicate = try await Self.todo(["add", url, "-i", id, "-t", "Again"])

@@ -178,10 +178,11 @@ import Testing
                 let answer = try await RawHTTP.exchange(port: port, Self.rawRequest("GET /health HTTP/1.1\nHost: \(host)\nConnection: close\n"))
                 statuses[host] = String(answer.prefix(12))
             }
-            #expect(statuses == [
-                "rebound.attacker.example:\(port)": "HTTP/1.1 421", "localhost:\(port)": "HTTP/1.1 200",
-                "127.0.0.1:\(port)": "HTTP/1.1 200", "[::1]:\(port)": "HTTP/1.1 200", "todo.example.org": "HTTP/1.1 200",
-            ])
+            #expect(
+                statuses == [
+                    "rebound.attacker.example:\(port)": "HTTP/1.1 421", "localhost:\(port)": "HTTP/1.1 200",
+                    "127.0.0.1:\(port)": "HTTP/1.1 200", "[::1]:\(port)": "HTTP/1.1 200", "todo.example.org": "HTTP/1.1 200",
+                ])
         }
     }
 

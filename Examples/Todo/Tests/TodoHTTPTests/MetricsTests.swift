@@ -35,7 +35,9 @@ let testMetrics: PrometheusCollectorRegistry = {
                 text = try await client.get("/metrics").text
                 if text.contains(#"chronicle_subscription_faults_total{subscription="metrics_probe"} 1"#),
                     text.contains(#"chronicle_subscription_events_total{subscription="todo_board"}"#)
-                { break }
+                {
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(text.contains(#"chronicle_subscription_faults_total{subscription="metrics_probe"} 1"#))

@@ -26,12 +26,13 @@ import Testing
             #expect(added.position == 1)
             let outstanding = try await client.get("/todos/outstanding?after=\(added.position)")
             #expect(outstanding.status == 200)
-            #expect(outstanding.array == [
-                .object([
-                    "todo_id": .string(id), "title": .string("Buy milk"), "description": .string("Semi-skimmed"),
-                    "due_date": .string("2017-01-02"), "stakeholder_email": .string("ada@example.com"),
+            #expect(
+                outstanding.array == [
+                    .object([
+                        "todo_id": .string(id), "title": .string("Buy milk"), "description": .string("Semi-skimmed"),
+                        "due_date": .string("2017-01-02"), "stakeholder_email": .string("ada@example.com"),
+                    ])
                 ])
-            ])
             let scheduled = try await client.get("/todos/scheduled?after=\(added.position)")
             #expect(scheduled.array.count == 1)
             let bare = try await client.send(.post, "/todo/\(newId())", json: #"{"title": "Only a title"}"#)
@@ -72,7 +73,8 @@ import Testing
             }
             let invalidUTF8 = try await client.send(.post, "/todo/\(newId())", bytes: [0x7B, 0x22, 0x74, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D])
             #expect(invalidUTF8.status == 400 && invalidUTF8.error == "the body is not valid UTF-8")
-            let huge = try await client.send(.post, "/todo/\(newId())", bytes: Array(#"{"title": ""#.utf8) + [UInt8](repeating: 0x61, count: 1 << 20) + Array(#""}"#.utf8))
+            let huge = try await client.send(
+                .post, "/todo/\(newId())", bytes: Array(#"{"title": ""#.utf8) + [UInt8](repeating: 0x61, count: 1 << 20) + Array(#""}"#.utf8))
             #expect(huge.status == 413 && huge.error?.contains("larger than") == true)
             let form = try await client.send(.post, "/todo/\(newId())", bytes: Array("title=x".utf8), contentType: "application/x-www-form-urlencoded")
             #expect(form.status == 415 && form.error == "Content-Type must be application/json")
