@@ -160,7 +160,9 @@ public enum RawHTTP {
     /// Sends `request`, then reads until the server closes or `timeout` passes; answers what was read.
     /// The socket work blocks, so it runs on a thread of its own, never on the concurrency pool (two
     /// threads on this machine) that the server under test needs.
-    public static func exchange(port: Int, _ request: [UInt8], timeout: Duration = .seconds(5)) async throws -> String {
+    /// Sends `request` on a new connection and answers what came back before the server closed it, or
+    /// `timeout` passed (a deadline, generous: under a loaded test run one answer took over 5 s).
+    public static func exchange(port: Int, _ request: [UInt8], timeout: Duration = .seconds(30)) async throws -> String {
         try await onThread { try blockingExchange(port: port, request, timeout: timeout) }
     }
 
@@ -213,6 +215,8 @@ public enum RawHTTP {
             while ContinuousClock.now < deadline {
                 let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 if n == 0 { break }
+                // A reset connection answers nothing more; only a read that timed out is tried again.
+                if n < 0, errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR { break }
                 if n > 0 {
                     received += buffer[0..<n]
                     if done(String(decoding: received, as: UTF8.self)) { break }
