@@ -125,11 +125,11 @@ struct Migrate: AsyncParsableCommand {
                 group.addTask { await postgres.run() }
                 defer { group.cancelAll() }
                 try await reportingStorageFailures { try await runtime.prepare() }
-                print("PostgreSQL schema at migrations \(try await postgres.appliedMigrations().map(String.init).joined(separator: ", "))")
+                CommandOutput.line("PostgreSQL schema at migrations \(try await postgres.appliedMigrations().map(String.init).joined(separator: ", "))")
             }
         } else {
             _ = try SQLiteDatabase(path: try storage.checkedDatabasePath())
-            print("SQLite schema of \(storage.database) is up to date")
+            CommandOutput.line("SQLite schema of \(storage.database) is up to date")
         }
     }
 }
@@ -140,4 +140,21 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 public struct OperatorError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// What a subcommand answers on standard output — its result, which scripts read (`send`'s and
+/// `streams revert`'s JSON, `migrate`'s one line, `projections rebuild`'s summary) — as opposed to its
+/// logs, which go through swift-log to standard error.
+enum CommandOutput {
+    /// One line of result.
+    static func line(_ text: String) {
+        print(text)
+    }
+
+    /// A result as one line of JSON, keys sorted: the body `POST /commands/:type` answers with.
+    static func json(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        line(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
 }

@@ -53,11 +53,11 @@ struct Projections<App: HostedApplication>: AsyncParsableCommand {
                 }
                 return runtime.rebuildProgress(of: name)
             }
-            if terminal { print("") }
+            if terminal { CommandOutput.line("") }
             let seconds =
                 Double((ContinuousClock.now - started).components.seconds)
                 + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-            print("rebuilt \(name): \(last?.done ?? 0) events in \(String(format: "%.1f", seconds)) s, swapped in")
+            CommandOutput.line("rebuilt \(name): \(last?.done ?? 0) events in \(String(format: "%.1f", seconds)) s, swapped in")
         }
     }
 }

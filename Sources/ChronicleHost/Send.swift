@@ -45,9 +45,7 @@ struct Send<App: HostedApplication>: AsyncParsableCommand {
                 throw usageFailure(error.description)
             }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(answer), as: UTF8.self))
+        try CommandOutput.json(answer)
         if case .rejected = answer { throw ExitCode(1) }
     }
 }

@@ -42,9 +42,7 @@ struct Streams<App: HostedApplication>: AsyncParsableCommand {
                     throw usageFailure(error.description)
                 }
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(outcome), as: UTF8.self))
+            try CommandOutput.json(outcome)
             if !outcome.reverted { throw ExitCode(1) }
         }
     }
