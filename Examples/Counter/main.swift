@@ -17,11 +17,8 @@ enum Counter: Decider {
         case incremented(by: Int)
         case wasReset
 
-        var eventType: String {
-            switch self {
-            case .incremented: "CounterIncremented"
-            case .wasReset: "CounterReset"
-            }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case incremented = "CounterIncremented", wasReset = "CounterReset"
         }
     }
 

@@ -135,11 +135,7 @@ public enum HTTPLimits {
 
 /// JSON bodies in and out, the same rules for every module.
 public enum JSONBody {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    static let encoder = StoredJSON.encoder()
 
     /// A JSON response.
     public static func response(_ status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {

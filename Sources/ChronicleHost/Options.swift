@@ -153,8 +153,6 @@ enum CommandOutput {
 
     /// A result as one line of JSON, keys sorted: the body `POST /commands/:type` answers with.
     static func json(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        line(String(decoding: try encoder.encode(value), as: UTF8.self))
+        line(String(decoding: try StoredJSON.encode(value), as: UTF8.self))
     }
 }

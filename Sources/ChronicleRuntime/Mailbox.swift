@@ -1,3 +1,4 @@
+import Chronicle
 import Foundation
 import Logging
 import Synchronization
@@ -104,9 +105,7 @@ public final class FileMailbox: MailSink {
             }
             if let first = known.delivered[mail.id] { return (first, false) }
             let entry = Delivered(mail: mail, deliveredOn: today())
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            var line = try encoder.encode(entry)
+            var line = try StoredJSON.encode(entry, slashes: .escaped)  // NOTE: stored format: `/` escaped
             line.append(UInt8(ascii: "\n"))
             let end = try handle.seekToEnd()
             do {

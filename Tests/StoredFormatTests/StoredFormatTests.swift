@@ -60,11 +60,32 @@ import TodoDomain
         // Every type these applications can be driven to store through their routes is in the corpus; the
         // rest (an account closed, a transfer timed out) are pinned by the JSON corpus beside it.
         let pinnedElsewhere = try Set(StoredEvents.extra().map(\.type))
-        let pizza = ["OrderRequested", "OrderRejected", "OrderValidated", "OrderAssemblyStarted", "OrderBakingStarted", "OrderOutForDelivery", "OrderDelivered"]
-        let cart = ["CartItemAdded", "CartItemRemoved", "CartCheckedOut"]
+        let pizza = PizzaEventCodec.typeNames
+        let cart = CartEventCodec.typeNames
         let everyType = Set(TodoEventCodec.typeNames + AccountEventCodec.typeNames + TransferEventCodec.typeNames + pizza + cart)
         #expect(
             everyType.subtracting(types).subtracting(pinnedElsewhere).isEmpty, "not in any corpus: \(everyType.subtracting(types).subtracting(pinnedElsewhere).sorted())")
+    }
+
+    /// Until 2026-12-06 todo bodies were written with `/` as it is and the other applications' with `\/`
+    /// (Foundation's default); the corpus holds a slash only in a todo, so the others' are pinned here.
+    @Test func aSlashIsStoredAsEachApplicationStoredItBefore() throws {
+        let bodies: [(String, EncodedEvent)] = [
+            (Todo.category.name, EncodedEvent(type: "TodoAdded", schemaVersion: 1, data: Data(#"{"title":"a/b"}"#.utf8))),
+            (Account.category, EncodedEvent(type: "MoneyDeposited", schemaVersion: 1, data: Data(#"{"amount":"1.00","balance":"1.00","transfer_id":"t\/1"}"#.utf8))),
+            (Transfer.category, EncodedEvent(type: "TransferDeclined", schemaVersion: 1, data: Data(#"{"reason":"a\/b"}"#.utf8))),
+            (
+                PizzaOrder.category,
+                EncodedEvent(
+                    type: "OrderRequested", schemaVersion: 1,
+                    data: Data(#"{"cheese":"","customer_id":"c\/1","extra_toppings":["x\/y"],"main_topping":"","sauce":""}"#.utf8))
+            ),
+            (Cart.category, EncodedEvent(type: "CartItemAdded", schemaVersion: 1, data: Data(#"{"product_id":"p\/1","quantity":1}"#.utf8))),
+        ]
+        for (category, stored) in bodies {
+            let again = try Self.roundTrip(category: category, stored)
+            #expect(String(decoding: again.data, as: UTF8.self) == String(decoding: stored.data, as: UTF8.self), "\(stored.type)")
+        }
     }
 
     @Test func theTypesNoRouteStoresDecodeAndEncodeBackByteForByte() throws {

@@ -28,13 +28,27 @@ public enum Account: Decider {
     }
 
     /// What can happen to an account.
-    public enum Event: Sendable, Hashable {
+    ///
+    /// NOTE: stored format. Type names `AccountOpened`, `MoneyDeposited`, `MoneyWithdrawn`,
+    /// `PaymentDeclined`, `AccountClosed`, schema version 1; bodies in snake_case with amounts as decimal
+    /// strings with two places (`{"amount": "23.50", "balance": "283.50", "transfer_id": "t-1"}`,
+    /// `transfer_id` only for a transfer's money), `/` escaped. `AccountEventCodecTests` pins each one.
+    public enum Event: CodableEvent, Hashable {
         case opened
         case deposited(amount: Money, balance: Money, transfer: String?)
         case withdrawn(amount: Money, balance: Money, transfer: String?)
         /// A withdrawal the balance did not cover: nothing was taken.
         case paymentDeclined(amount: Money, balance: Money, transfer: String?)
         case closed
+
+        public enum CodingKeys: String, CodingKey, CaseIterable {
+            case opened = "AccountOpened", deposited = "MoneyDeposited", withdrawn = "MoneyWithdrawn"
+            case paymentDeclined = "PaymentDeclined", closed = "AccountClosed"
+        }
+        enum DepositedCodingKeys: String, CodingKey { case amount, balance, transfer = "transfer_id" }
+        enum WithdrawnCodingKeys: String, CodingKey { case amount, balance, transfer = "transfer_id" }
+        enum PaymentDeclinedCodingKeys: String, CodingKey { case amount, balance, transfer = "transfer_id" }
+        public static var storedSlashes: StoredJSON.Slashes { .escaped }
     }
 
     /// Why a command was refused.
@@ -140,3 +154,6 @@ extension Account: Compensating {
         }
     }
 }
+
+/// Stores account events as JSON (their format: ``Account/Event``).
+public typealias AccountEventCodec = JSONEventCodec<Account.Event>

@@ -35,13 +35,26 @@ public enum Transfer: Decider {
     }
 
     /// What can happen to a transfer.
-    public enum Event: Sendable, Hashable {
+    ///
+    /// NOTE: stored format. Type names `TransferRequested` (`{"from_account_id", "to_account_id",
+    /// "amount"}`, the amount a decimal string with two places), `TransferCompleted` (`{}`),
+    /// `TransferDeclined` (`{"reason"}`), `TransferCreditRefused` (`{"reason"}`), `TransferTimedOut`
+    /// (`{}`), `TransferRefunded` (`{}`), schema version 1, `/` escaped. `TransferEventCodecTests` pins
+    /// each one.
+    public enum Event: CodableEvent, Hashable {
         case requested(from: String, to: String, amount: Money)
         case completed
         case declined(reason: String)
         case creditRefused(reason: String)
         case timedOut
         case refunded
+
+        public enum CodingKeys: String, CodingKey, CaseIterable {
+            case requested = "TransferRequested", completed = "TransferCompleted", declined = "TransferDeclined"
+            case creditRefused = "TransferCreditRefused", timedOut = "TransferTimedOut", refunded = "TransferRefunded"
+        }
+        enum RequestedCodingKeys: String, CodingKey { case from = "from_account_id", to = "to_account_id", amount }
+        public static var storedSlashes: StoredJSON.Slashes { .escaped }
     }
 
     /// Why a command was refused.
@@ -105,3 +118,6 @@ public enum Transfer: Decider {
         }
     }
 }
+
+/// Stores transfer events as JSON (their format: ``Transfer/Event``).
+public typealias TransferEventCodec = JSONEventCodec<Transfer.Event>

@@ -26,11 +26,21 @@ public enum Cart: Decider {
         case checkOut
     }
 
-    public enum Event: Sendable, Hashable {
+    /// NOTE: stored format. `CartItemAdded` `{"product_id", "quantity"}`, `CartItemRemoved`
+    /// `{"product_id", "quantity"}`, `CartCheckedOut` `{"lines": [{"product_id", "quantity"}]}`; schema 1,
+    /// `/` escaped.
+    public enum Event: CodableEvent, Hashable {
         case itemAdded(product: String, quantity: Int)
         /// The whole line of `product` (its `quantity`) taken out before checkout.
         case itemRemoved(product: String, quantity: Int)
         case checkedOut(lines: [Line])
+
+        public enum CodingKeys: String, CodingKey, CaseIterable {
+            case itemAdded = "CartItemAdded", itemRemoved = "CartItemRemoved", checkedOut = "CartCheckedOut"
+        }
+        enum ItemAddedCodingKeys: String, CodingKey { case product = "product_id", quantity }
+        enum ItemRemovedCodingKeys: String, CodingKey { case product = "product_id", quantity }
+        public static var storedSlashes: StoredJSON.Slashes { .escaped }
     }
 
     public enum Rejection: Error, Hashable, Sendable, CustomStringConvertible {
@@ -116,52 +126,5 @@ extension Cart.State: Codable {
     }
 }
 
-/// Stores cart events as JSON.
-///
-/// NOTE: stored format. `CartItemAdded` `{"product_id", "quantity"}`, `CartItemRemoved`
-/// `{"product_id", "quantity"}`, `CartCheckedOut` `{"lines": [{"product_id", "quantity"}]}`; schema 1.
-public struct CartEventCodec: EventCodec {
-    public init() {}
-
-    private struct Item: Codable {
-        var productId: String
-        var quantity: Int
-        enum CodingKeys: String, CodingKey { case productId = "product_id", quantity }
-    }
-
-    private struct Lines: Codable {
-        var lines: [Cart.Line]
-    }
-
-    public func encode(_ event: Cart.Event) throws -> EncodedEvent {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        switch event {
-        case let .itemAdded(product, quantity):
-            return EncodedEvent(type: "CartItemAdded", schemaVersion: 1, data: try encoder.encode(Item(productId: product, quantity: quantity)))
-        case let .itemRemoved(product, quantity):
-            return EncodedEvent(type: "CartItemRemoved", schemaVersion: 1, data: try encoder.encode(Item(productId: product, quantity: quantity)))
-        case .checkedOut(let lines):
-            return EncodedEvent(type: "CartCheckedOut", schemaVersion: 1, data: try encoder.encode(Lines(lines: lines)))
-        }
-    }
-
-    public func decode(_ encoded: EncodedEvent) throws -> Cart.Event {
-        guard encoded.schemaVersion == 1 else { throw CodecError.unsupportedSchemaVersion(type: encoded.type, version: encoded.schemaVersion) }
-        func body<T: Decodable>(_ type: T.Type) throws -> T {
-            do { return try JSONDecoder().decode(T.self, from: encoded.data) } catch {
-                throw CodecError.malformed(type: encoded.type, reason: "\(error)")
-            }
-        }
-        switch encoded.type {
-        case "CartItemAdded":
-            let item = try body(Item.self)
-            return .itemAdded(product: item.productId, quantity: item.quantity)
-        case "CartItemRemoved":
-            let item = try body(Item.self)
-            return .itemRemoved(product: item.productId, quantity: item.quantity)
-        case "CartCheckedOut": return .checkedOut(lines: try body(Lines.self).lines)
-        default: throw CodecError.unknownType(encoded.type)
-        }
-    }
-}
+/// Stores cart events as JSON (their format: ``Cart/Event``).
+public typealias CartEventCodec = JSONEventCodec<Cart.Event>

@@ -115,8 +115,7 @@ public struct PizzaOrders: SQLReadModel {
         }
         switch try codec.decode(event) {
         case .requested(let request):
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            let encoder = StoredJSON.encoder(slashes: .escaped)
             return [
                 SQLStatement(
                     """

@@ -85,7 +85,11 @@ public enum PizzaOrder: Decider {
         case confirmDelivery
     }
 
-    public enum Event: Sendable, Hashable {
+    /// NOTE: stored format. `OrderRequested` holds the request as sent (`{"customer_id", "sauce",
+    /// "cheese", "main_topping", "extra_toppings"}`); `OrderRejected` `{"reasons": [...]}`;
+    /// `OrderValidated`, `OrderAssemblyStarted`, `OrderBakingStarted`, `OrderOutForDelivery`,
+    /// `OrderDelivered` `{}`. Schema version 1, `/` escaped.
+    public enum Event: CodableEvent, Hashable {
         case requested(OrderRequest)
         case validated
         case rejected(reasons: [String])
@@ -93,6 +97,13 @@ public enum PizzaOrder: Decider {
         case bakingStarted
         case outForDelivery
         case delivered
+
+        public enum CodingKeys: String, CodingKey, CaseIterable {
+            case requested = "OrderRequested", validated = "OrderValidated", rejected = "OrderRejected"
+            case assemblyStarted = "OrderAssemblyStarted", bakingStarted = "OrderBakingStarted"
+            case outForDelivery = "OrderOutForDelivery", delivered = "OrderDelivered"
+        }
+        public static var storedSlashes: StoredJSON.Slashes { .escaped }
     }
 
     public enum Rejection: Error, Hashable, Sendable, CustomStringConvertible {
@@ -172,3 +183,6 @@ extension PizzaOrder.Status {
         }
     }
 }
+
+/// Stores pizza order events as JSON (their format: ``PizzaOrder/Event``).
+public typealias PizzaEventCodec = JSONEventCodec<PizzaOrder.Event>

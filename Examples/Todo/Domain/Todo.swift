@@ -31,7 +31,7 @@ public enum Todo: Decider {
     }
 
     /// What a todo's fields become on add.
-    public struct Details: Sendable, Equatable {
+    public struct Details: Sendable, Equatable, Codable {
         /// Required on add.
         public var title: String?
         /// Optional.
@@ -48,10 +48,12 @@ public enum Todo: Decider {
             self.dueDate = dueDate
             self.stakeholderEmail = stakeholderEmail
         }
+
+        enum CodingKeys: String, CodingKey { case title, description, dueDate = "due_date", stakeholderEmail = "stakeholder_email" }
     }
 
     /// What an amend changes: each field is left alone, cleared (JSON `null`) or set.
-    public struct Amendment: Sendable, Equatable {
+    public struct Amendment: Sendable, Equatable, Codable {
         /// The title (cannot be cleared).
         public var title: Patch<String>
         /// The description.
@@ -71,6 +73,8 @@ public enum Todo: Decider {
             self.dueDate = dueDate
             self.stakeholderEmail = stakeholderEmail
         }
+
+        enum CodingKeys: String, CodingKey { case title, description, dueDate = "due_date", stakeholderEmail = "stakeholder_email" }
 
         var isEmpty: Bool {
             title == .unchanged && description == .unchanged && dueDate == .unchanged && stakeholderEmail == .unchanged
@@ -97,8 +101,14 @@ public enum Todo: Decider {
         }
     }
 
-    /// What can have happened to a todo. Stored names: see ``TodoEventCodec``.
-    public enum Event: Sendable, Equatable {
+    /// What can have happened to a todo.
+    ///
+    /// NOTE: stored format. EventSourcery's type names (`TodoAdded`, `TodoAmended`, `TodoCompleted`,
+    /// `TodoAbandoned`, `TodoMovedUp`, `TodoReopened`, `TodoCleared`,
+    /// `StakeholderNotifiedOfTodoCompletion`), schema version 1, and snake_case body keys. A body holds
+    /// only the fields the command provided; in `TodoAmended` a `null` clears a field. The golden corpus
+    /// in TodoDomainTests pins every one of them.
+    public enum Event: CodableEvent, Equatable {
         case added(Details)
         case amended(Amendment)
         case completed(completedOn: String)
@@ -107,6 +117,15 @@ public enum Todo: Decider {
         case reopened
         case cleared
         case stakeholderNotifiedOfCompletion(notifiedOn: String)
+
+        public enum CodingKeys: String, CodingKey, CaseIterable {
+            case added = "TodoAdded", amended = "TodoAmended", completed = "TodoCompleted", abandoned = "TodoAbandoned"
+            case movedUp = "TodoMovedUp", reopened = "TodoReopened", cleared = "TodoCleared"
+            case stakeholderNotifiedOfCompletion = "StakeholderNotifiedOfTodoCompletion"
+        }
+        enum CompletedCodingKeys: String, CodingKey { case completedOn = "completed_on" }
+        enum AbandonedCodingKeys: String, CodingKey { case abandonedOn = "abandoned_on" }
+        enum StakeholderNotifiedOfCompletionCodingKeys: String, CodingKey { case notifiedOn = "notified_on" }
     }
 
     /// Why a command was refused: a blank or invalid field (`titleBlank`, `blank`, `invalidDate`) is the
@@ -255,22 +274,6 @@ public enum Todo: Decider {
     }
 }
 
-/// A field of an amend: left alone, cleared, or set.
-public enum Patch<Value: Sendable & Equatable>: Sendable, Equatable {
-    case unchanged
-    case cleared
-    case set(Value)
-
-    /// Applies the patch to a field.
-    public func apply(to field: inout Value?) {
-        switch self {
-        case .unchanged: break
-        case .cleared: field = nil
-        case .set(let value): field = value
-        }
-    }
-}
-
 extension String {
     var isBlank: Bool { allSatisfy(\.isWhitespace) }
 }
@@ -352,3 +355,6 @@ extension Todo.State: Codable {
         try c.encodeIfPresent(completedOn, forKey: .completedOn)
     }
 }
+
+/// Stores todo events as JSON (their format: ``Todo/Event``).
+public typealias TodoEventCodec = JSONEventCodec<Todo.Event>

@@ -41,9 +41,9 @@ extension CommandEnvelope {
             guard case .string(let text) = given, let id = UUID(text: text) else { throw .malformed(type: type, reason: "command_id must be a UUID") }
             commandId = id
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        self.init(type: type, body: (try? encoder.encode(JSONValue.object(fields))) ?? Data("{}".utf8), commandId: commandId, metadata: metadata)
+        // The body fingerprints the command (stored with its events): `/` escaped, as it always was.
+        let body = (try? StoredJSON.encode(JSONValue.object(fields), slashes: .escaped)) ?? Data("{}".utf8)
+        self.init(type: type, body: body, commandId: commandId, metadata: metadata)
     }
 }
 
@@ -134,10 +134,10 @@ public final class CommandBus: Sendable {
     ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable {
         try register(type, creates: creates, exposed: exposed) { envelope in
             let (command, stream) = try parse(envelope.body)
-            switch try await handler.handle(command, on: stream, metadata: envelope.metadata, identity: envelope.identity) {
-            case let .accepted(events, streamVersion, position):
-                return .accepted(events: try events.map { try handler.codec.encode($0).type }, streamVersion: streamVersion, position: position)
-            case .rejected(let rejection):
+            switch try await handler.handleNamingTypes(command, on: stream, metadata: envelope.metadata, identity: envelope.identity) {
+            case let (.accepted(_, streamVersion, position), types):
+                return .accepted(events: types, streamVersion: streamVersion, position: position)
+            case (.rejected(let rejection), _):
                 return .rejected(String(describing: rejection))
             }
         }

@@ -175,6 +175,14 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
     public func handle(_ command: D.Command, on stream: StreamName, metadata: Metadata = Metadata(), identity: CommandIdentity?)
         async throws -> CommandOutcome<D.Event, D.Rejection>
     {
+        try await handleNamingTypes(command, on: stream, metadata: metadata, identity: identity).outcome
+    }
+
+    /// ``handle(_:on:metadata:identity:)``, with the stored type names of the events it answers with (as
+    /// the codec named them when it stored them: nothing is encoded twice).
+    func handleNamingTypes(_ command: D.Command, on stream: StreamName, metadata: Metadata, identity: CommandIdentity?)
+        async throws -> (outcome: CommandOutcome<D.Event, D.Rejection>, types: [String])
+    {
         var metadata = metadata
         if let fingerprint = identity?.fingerprint { metadata.extra[CommandIdentity.fingerprintKey] = fingerprint.lowercasedString }
         var attempt = 1
@@ -186,9 +194,9 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
             do {
                 events = try D.decide(command, state)
             } catch {
-                return .rejected(error)
+                return (.rejected(error), [])
             }
-            if events.isEmpty { return .accepted(events: [], streamVersion: version, position: nil) }
+            if events.isEmpty { return (.accepted(events: [], streamVersion: version, position: nil), []) }
             let newEvents = try events.enumerated().map { index, event in
                 let encoded = try codec.encode(event)
                 // Whatever a command stores, every reader can decode: what does not read back is refused here.
@@ -204,7 +212,7 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
             do {
                 let result = try await store.append(newEvents, to: stream, expecting: .exactly(version))
                 await saveSnapshotIfDue(of: stream, state: state, version: version, appended: events, now: result.streamVersion)
-                return .accepted(events: events, streamVersion: result.streamVersion, position: result.lastPosition)
+                return (.accepted(events: events, streamVersion: result.streamVersion, position: result.lastPosition), newEvents.map(\.type))
             } catch EventStoreError.wrongExpectedVersion where attempt < maxAttempts {
                 attempt += 1
             }
@@ -212,7 +220,9 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
     }
 
     /// What the command stored when it was first applied: nil when it has not been.
-    private func earlierOutcome(of identity: CommandIdentity, on stream: StreamName) async throws -> CommandOutcome<D.Event, D.Rejection>? {
+    private func earlierOutcome(of identity: CommandIdentity, on stream: StreamName) async throws
+        -> (outcome: CommandOutcome<D.Event, D.Rejection>, types: [String])?
+    {
         var derive = identity.event
         var found = try await store.event(id: derive(0))
         if found == nil, identity.origin == .process {
@@ -245,7 +255,7 @@ where Codec.Event == D.Event, D.Rejection: Sendable {
             if page.count < pageSize { break }
         }
         let last = stored[stored.count - 1]
-        return .accepted(events: try stored.map { try codec.decode($0) }, streamVersion: last.version, position: last.position)
+        return (.accepted(events: try stored.map { try codec.decode($0) }, streamVersion: last.version, position: last.position), stored.map(\.type))
     }
 
     /// The stream's latest snapshot as a state, when there is a usable one.

@@ -96,11 +96,7 @@ extension SnapshotPolicy where State: Codable {
     public init(every: Int, schemaVersion: Int) {
         self.init(
             every: every, schemaVersion: schemaVersion,
-            encode: { state in
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = .sortedKeys
-                return try encoder.encode(state)
-            },
+            encode: { try StoredJSON.encode($0, slashes: .escaped) },  // NOTE: stored format: `/` escaped
             decode: { try JSONDecoder().decode(State.self, from: $0) })
     }
 }

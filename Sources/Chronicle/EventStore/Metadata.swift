@@ -98,9 +98,6 @@ extension Metadata: Codable {
 
     private static let decoder = JSONDecoder()
 
-    private static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
-    }()
+    // NOTE: stored format — metadata was stored with `/` escaped.
+    private static let encoder = StoredJSON.encoder(slashes: .escaped)
 }

@@ -63,8 +63,7 @@ public struct ProcessCommand: Sendable, Hashable, CustomStringConvertible {
     /// The command `command`, under its type's name, with its fields as it encodes them.
     public init<C: NamedCommand & Encodable>(_ command: C) {
         self.type = C.typeName
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = StoredJSON.encoder()
         // A command's fields are strings, numbers and arrays of them: encoding one cannot fail.
         let fields = (try? encoder.encode(command)).flatMap { try? JSONDecoder().decode([String: JSONValue].self, from: $0) }
         self.fields = fields ?? [:]
@@ -75,9 +74,7 @@ public struct ProcessCommand: Sendable, Hashable, CustomStringConvertible {
 
     /// The body the bus reads: the fields as a JSON object, keys sorted (the same command, the same bytes).
     public var body: Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(fields)) ?? Data("{}".utf8)
+        return (try? StoredJSON.encode(fields)) ?? Data("{}".utf8)
     }
 
     /// Reads a stored body back.

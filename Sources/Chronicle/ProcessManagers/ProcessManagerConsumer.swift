@@ -293,9 +293,8 @@ enum ProcessTables {
     ]
 
     static func upsert(manager: String, process: String, state: some Encodable, open: Bool, at position: GlobalPosition) throws -> SQLStatement {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let text = String(decoding: try encoder.encode(state), as: UTF8.self)
+        // NOTE: stored format — process states were stored with `/` escaped.
+        let text = String(decoding: try StoredJSON.encode(state, slashes: .escaped), as: UTF8.self)
         return SQLStatement(
             """
             INSERT INTO chronicle_process_instances (manager, process_id, state, open, started_position, updated_position)

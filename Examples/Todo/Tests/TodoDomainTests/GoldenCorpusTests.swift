@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func everyStoredTypeIsInTheCorpus() throws {
-        #expect(Set(try Self.corpus().map(\.type)) == Set(TodoEventCodec.typeNames))
+        #expect(Set(try Self.corpus().map(\.type)) == Set(Todo.Event.typeNames))
     }
 
     @Test func everyStoredEventDecodesAndEncodesBackTheSame() throws {
