@@ -36,9 +36,46 @@ extension CommandBus {
             case .typeRegisteredTwice: throw error
             }
         }
+        return answer.response(creates: creates(type))
+    }
+}
+
+extension CommandAnswer {
+    /// The answer as HTTP says it: accepted, 200 (201 when `creates`) with ``CommandAnswerBody``; a
+    /// rejection as its module maps it (`APIErrorConvertible`), 422 `{"error"}` when it does not.
+    public func response(creates: Bool) -> Response {
+        switch self {
+        case .accepted: return JSONBody.response(creates ? .created : .ok, CommandAnswerBody(self))
+        case .rejected(let rejection):
+            if let mapped = rejection.error as? any APIErrorConvertible { return JSONBody.error(mapped.apiError.status, mapped.apiError.message) }
+            return JSONBody.error(.unprocessableContent, rejection.description)
+        }
+    }
+}
+
+/// A command's answer as `POST /commands/:type` and `chronicle send` print it: accepted,
+/// `{"position", "events", "stream_version"}` (`position` null when nothing was appended); rejected,
+/// `{"error"}`.
+public struct CommandAnswerBody: Encodable {
+    /// The answer.
+    public let answer: CommandAnswer
+
+    /// The body of `answer`.
+    public init(_ answer: CommandAnswer) { self.answer = answer }
+
+    private enum CodingKeys: String, CodingKey {
+        case position, events, streamVersion = "stream_version", error
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
         switch answer {
-        case .accepted: return JSONBody.response(creates(type) ? .created : .ok, answer)
-        case .rejected(let reason): return JSONBody.error(.unprocessableContent, reason)
+        case let .accepted(events, streamVersion, position):
+            try container.encode(position?.rawValue, forKey: .position)  // null, not absent, for a no-op
+            try container.encode(events, forKey: .events)
+            try container.encode(streamVersion, forKey: .streamVersion)
+        case .rejected(let rejection):
+            try container.encode(rejection.description, forKey: .error)
         }
     }
 }

@@ -45,7 +45,7 @@ struct Send<App: HostedApplication>: AsyncParsableCommand {
                 throw usageFailure(error.description)
             }
         }
-        try CommandOutput.json(answer)
+        try CommandOutput.json(CommandAnswerBody(answer))
         if case .rejected = answer { throw ExitCode(1) }
     }
 }

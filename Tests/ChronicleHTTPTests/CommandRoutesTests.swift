@@ -61,28 +61,31 @@ struct Counters: ApplicationModule {
     let name = "counters"
     func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         let handler = CommandHandler<Counter, Counter.Codec>(store: runtime.store, codec: Counter.Codec())
-        struct Fields: Decodable {
-            var counter_id: String
-            var by: Int64?
+        @Sendable func stream(_ id: String) throws(CommandBusError) -> StreamName {
+            guard let stream = try? StreamName(category: "counter", id: id) else { throw .malformed(type: "counter", reason: "counter_id is not an id") }
+            return stream
         }
-        @Sendable func fields(_ type: String, _ body: Data) throws(CommandBusError) -> (Fields, StreamName) {
-            do {
-                let fields = try JSONDecoder().decode(Fields.self, from: body)
-                return (fields, try StreamName(category: "counter", id: fields.counter_id))
-            } catch {
-                throw .malformed(type: type, reason: "\(error)")
-            }
-        }
-        try bus.register("StartCounter", creates: true, handler: handler) { body throws(CommandBusError) in
-            let (_, stream) = try fields("StartCounter", body)
-            return (.start, stream)
-        }
-        try bus.register("CountCounter", handler: handler) { body throws(CommandBusError) in
-            let (fields, stream) = try fields("CountCounter", body)
-            guard let by = fields.by else { throw .malformed(type: "CountCounter", reason: "by is missing") }
-            return (.count(by), stream)
-        }
+        try bus.register(StartCounter.self, creates: true, handler: handler) { command throws(CommandBusError) in (.start, try stream(command.counterId)) }
+        try bus.register(CountCounter.self, handler: handler) { command throws(CommandBusError) in (.count(command.by), try stream(command.counterId)) }
     }
+}
+
+struct StartCounter: NamedCommand {
+    static let typeName = "StartCounter"
+    let counterId: String
+    enum CodingKeys: String, CodingKey { case counterId = "counter_id" }
+}
+
+struct CountCounter: NamedCommand {
+    static let typeName = "CountCounter"
+    let counterId: String
+    let by: Int64
+    enum CodingKeys: String, CodingKey { case counterId = "counter_id", by }
+}
+
+/// A count of zero is the caller's mistake (400), as this module maps it; its other rules are 422.
+extension Counter.Rejection: APIErrorConvertible {
+    var apiError: APIError { self == .zero ? APIError(.badRequest, description) : APIError(.unprocessableContent, description) }
 }
 
 @Suite struct CommandRoutesTests {
@@ -98,6 +101,9 @@ struct Counters: ApplicationModule {
             #expect(again.status == 422 && again.error == "the counter is started already", "\(again)")
             let unknown = try await client.send(.post, "/commands/CountCounter", json: #"{"counter_id": "nope", "by": 1}"#)
             #expect(unknown.status == 422 && unknown.error == "no such counter", "\(unknown)")
+            // A module's rejection is typed up to the edge: its own status, through APIErrorConvertible.
+            let zero = try await client.send(.post, "/commands/CountCounter", json: #"{"counter_id": "jsdf", "by": 0}"#)
+            #expect(zero.status == 400 && zero.error == "a count must not be zero", "\(zero)")
             #expect(try await client.send(.post, "/commands/Explode", json: "{}").status == 404)
             for bad in [
                 #"{"counter_id": "jsdf"}"#, #"{"counter_id": "jsdf", "by": "x"}"#, #"{"by": 1}"#, "[1]", "{",

@@ -54,6 +54,18 @@ struct RemindChore: NamedCommand, Encodable {
     enum CodingKeys: String, CodingKey { case choreId = "chore_id" }
 }
 
+struct CreateChore: NamedCommand {
+    static let typeName = "CreateChore"
+    let choreId: String
+    enum CodingKeys: String, CodingKey { case choreId = "chore_id" }
+}
+
+struct FinishChore: NamedCommand {
+    static let typeName = "FinishChore"
+    let choreId: String
+    enum CodingKeys: String, CodingKey { case choreId = "chore_id" }
+}
+
 /// A reminder a minute after a chore is created, cancelled when it is finished.
 struct Reminders: ProcessManager {
     struct State: Codable, Sendable, Equatable {
@@ -97,14 +109,13 @@ struct Chores: ApplicationModule {
 
     func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         let handler = CommandHandler<Chore, Chore.Codec>(store: runtime.store, codec: Chore.Codec())
-        for (type, command, exposed) in [("CreateChore", Chore.Command.create, true), ("FinishChore", .finish, true), ("RemindChore", .remind, false)] {
-            try bus.register(type, exposed: exposed, handler: handler) { body throws(CommandBusError) in
-                guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: body), case .string(let id)? = fields["chore_id"],
-                    let stream = try? StreamName(category: "chore", id: id)
-                else { throw .malformed(type: type, reason: "chore_id is missing") }
-                return (command, stream)
-            }
+        @Sendable func stream(_ id: String) throws(CommandBusError) -> StreamName {
+            guard let stream = try? StreamName(category: "chore", id: id) else { throw .malformed(type: "chore", reason: "chore_id is not an id") }
+            return stream
         }
+        try bus.register(CreateChore.self, handler: handler) { command throws(CommandBusError) in (.create, try stream(command.choreId)) }
+        try bus.register(FinishChore.self, handler: handler) { command throws(CommandBusError) in (.finish, try stream(command.choreId)) }
+        try bus.register(RemindChore.self, exposed: false, handler: handler) { command throws(CommandBusError) in (.remind, try stream(command.choreId)) }
     }
 }
 

@@ -3,18 +3,20 @@ import ChronicleTesting
 import Foundation
 import Testing
 
+struct AddToTill: NamedCommand {
+    static let typeName = "AddToTill"
+    let tillId: String
+    let amount: Int64
+    enum CodingKeys: String, CodingKey { case tillId = "till_id", amount }
+}
+
 @Suite struct CommandBusTests {
     /// A bus with `AddToTill {till_id, amount}` routed to a till handler on `store`.
     private func bus(_ store: InMemoryEventStore) throws -> CommandBus {
         let bus = CommandBus()
-        try bus.register("AddToTill", handler: CommandHandler<Till, Till.Codec>(store: store, codec: Till.Codec())) { body throws(CommandBusError) in
-            struct Fields: Decodable { var till_id: String; var amount: Int64 }
-            do {
-                let fields = try JSONDecoder().decode(Fields.self, from: body)
-                return (.add(fields.amount), try StreamName(category: "till", id: fields.till_id))
-            } catch {
-                throw .malformed(type: "AddToTill", reason: "\(error)")
-            }
+        try bus.register(AddToTill.self, handler: CommandHandler<Till, Till.Codec>(store: store, codec: Till.Codec())) { command throws(CommandBusError) in
+            guard let stream = try? StreamName(category: "till", id: command.tillId) else { throw .malformed(type: "AddToTill", reason: "till_id") }
+            return (.add(command.amount), stream)
         }
         return bus
     }

@@ -112,21 +112,7 @@ public enum Account: Decider {
     }
 }
 
-extension Money: Codable {
-    /// A decimal string, exactly.
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let money = Money(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an amount: \(text)"))
-        }
-        self = money
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
-}
+extension Money: CodableAsText {}
 
 /// Reverse events for accounts. A reversed deposit is a withdrawal of the same amount. Decided: were its
 /// money gone (a balance below the amount), the whole revert is refused rather than recording a declined

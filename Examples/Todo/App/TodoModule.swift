@@ -28,9 +28,14 @@ public struct TodoModule: ApplicationModule {
         [TodoCompletedNotifier(store: context.store, mailSink: mailSink)]
     }
 
-    /// Decides todo commands on `runtime`'s store.
-    /// Todo takes its commands through its own routes; it declares how its streams are reverted.
+    /// Todo's commands, sent by its own routes (not exposed on `POST /commands/:type`), and how its
+    /// streams are reverted.
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
+        let handler = commands(runtime)
+        func register<C: TodoCommand>(_ type: C.Type) throws {
+            try bus.register(C.self, creates: C.self == AddTodo.self, exposed: false, handler: handler) { ($0.decided, Todo.stream($0.todoId)) }
+        }
+        for type in Todo.commandTypes { try register(type) }
         runtime.reverts.register(category: Todo.category.name, Reverter<Todo, TodoEventCodec>(store: runtime.store, codec: TodoEventCodec()))
     }
 

@@ -1,3 +1,4 @@
+import Chronicle
 import Foundation
 
 /// A todo's id: a UUID, accepted in any letter case and always written in lowercase canonical form.
@@ -19,3 +20,5 @@ public struct TodoID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public static func < (lhs: TodoID, rhs: TodoID) -> Bool { lhs.description < rhs.description }
 }
+
+extension TodoID: CodableAsText {}

@@ -50,7 +50,7 @@ struct TodoRoutes {
             let details = Todo.Details(
                 title: try body.string("title"), description: try body.string("description"),
                 dueDate: try body.string("due_date"), stakeholderEmail: try body.string("stakeholder_email"))
-            return try await handle(.add(id, details), created: true)
+            return try await send(AddTodo(todoId: id, details: details), created: true)
         }
         router.put("/todo/:id") { request, context in
             let id = try todoId(context)
@@ -58,32 +58,32 @@ struct TodoRoutes {
             let amendment = Todo.Amendment(
                 title: try patch(body, "title"), description: try patch(body, "description"),
                 dueDate: try patch(body, "due_date"), stakeholderEmail: try patch(body, "stakeholder_email"))
-            return try await handle(.amend(id, amendment))
+            return try await send(AmendTodo(todoId: id, amendment: amendment))
         }
         router.post("/todo/:id/complete") { request, context in
             let id = try todoId(context)
             let body = try await JSONBody.object(of: request, context: context)
-            return try await handle(.complete(id, completedOn: try body.string("completed_on")))
+            return try await send(CompleteTodo(todoId: id, completedOn: try body.string("completed_on")))
         }
         router.post("/todo/:id/abandon") { request, context in
             let id = try todoId(context)
             let body = try await JSONBody.object(of: request, context: context)
-            return try await handle(.abandon(id, abandonedOn: try body.string("abandoned_on")))
+            return try await send(AbandonTodo(todoId: id, abandonedOn: try body.string("abandoned_on")))
         }
         router.put("/todo/:id/moveup") { request, context in
             let id = try todoId(context)
             _ = try await JSONBody.object(of: request, context: context)
-            return try await handle(.moveUp(id))
+            return try await send(MoveUpTodo(todoId: id))
         }
         router.post("/todo/:id/reopen") { request, context in
             let id = try todoId(context)
             _ = try await JSONBody.object(of: request, context: context)
-            return try await handle(.reopen(id))
+            return try await send(ReopenTodo(todoId: id))
         }
         router.post("/todo/:id/clear") { request, context in
             let id = try todoId(context)
             _ = try await JSONBody.object(of: request, context: context)
-            return try await handle(.clear(id))
+            return try await send(ClearTodo(todoId: id))
         }
         // The todo now, or as it was at a version of its stream or at a time (`?version=N`, `?at=ISO 8601`).
         router.get("/todo/:id") { request, context in
@@ -132,21 +132,19 @@ struct TodoRoutes {
         }
     }
 
-    /// Decides the command and answers EventSourcery's statuses: 201/200 accepted; a rejection as the
-    /// edge maps it (400 input error, 422 broken rule); a conflict after retries is the edge's 409.
-    private func handle(_ command: Todo.Command, created: Bool = false) async throws -> Response {
+    /// Sends the command through the bus and answers EventSourcery's statuses: 201/200 accepted; a
+    /// rejection as the edge maps it (400 input error, 422 broken rule); a conflict after retries is the
+    /// edge's 409.
+    private func send(_ command: some TodoCommand, created: Bool = false) async throws -> Response {
         // Each request is a command of its own: it causes, and starts the conversation of, what it appends.
         let commandId = UUID()
-        let outcome = try await commands.handle(
-            command, on: Todo.stream(command.todoId), metadata: Metadata(causationId: commandId, correlationId: commandId))
-        switch outcome {
+        switch try await runtime.bus.send(command, metadata: Metadata(causationId: commandId, correlationId: commandId)) {
         case .accepted(_, let version, let position):
             let position = if let position { position } else { try await runtime.store.headPosition() }
             return JSONBody.response(
-                created ? .created : .ok,
-                AcceptedBody(todoId: command.todoId.description, streamVersion: version, position: position.rawValue))
+                created ? .created : .ok, AcceptedBody(todoId: command.todoId.description, streamVersion: version, position: position.rawValue))
         case .rejected(let rejection):
-            throw rejection
+            throw rejection.error
         }
     }
 

@@ -52,27 +52,29 @@ public enum CommandAnswer: Sendable, Equatable {
     /// Accepted: the stored type names of the events appended (none for a no-op), the stream's version
     /// and the position of the last event (nil when nothing was appended).
     case accepted(events: [String], streamVersion: StreamVersion, position: GlobalPosition?)
-    /// Rejected: the rule it broke, in words.
-    case rejected(String)
+    /// Rejected: the rule it broke, as the decider said it.
+    case rejected(CommandRejection)
 }
 
-extension CommandAnswer: Encodable {
-    private enum CodingKeys: String, CodingKey {
-        case position, events, streamVersion = "stream_version", error
-    }
+/// A rule a command broke: the decider's own typed rejection, kept so that the edge can map it (HTTP
+/// through `APIErrorConvertible`); two are equal when they say the same.
+public struct CommandRejection: Error, Sendable, Equatable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The decider's rejection.
+    public let error: any Error & Sendable
 
-    /// Accepted: `{"position", "events", "stream_version"}` (`position` null when nothing was appended);
-    /// rejected: `{"error"}` — the bodies `POST /commands/:type` answers with.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        switch self {
-        case let .accepted(events, streamVersion, position):
-            try container.encode(position?.rawValue, forKey: .position)  // null, not absent, for a no-op
-            try container.encode(events, forKey: .events)
-            try container.encode(streamVersion, forKey: .streamVersion)
-        case .rejected(let reason):
-            try container.encode(reason, forKey: .error)
-        }
+    /// The rejection `error`.
+    public init(_ error: any Error & Sendable) { self.error = error }
+
+    /// A rejection that is only words.
+    public init(stringLiteral reason: String) { self.error = Reason(text: reason) }
+
+    public var description: String { String(describing: error) }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.description == rhs.description }
+
+    private struct Reason: Error, CustomStringConvertible {
+        let text: String
+        var description: String { text }
     }
 }
 
@@ -99,7 +101,10 @@ public enum CommandBusError: Error, Equatable, CustomStringConvertible {
 public final class CommandBus: Sendable {
     /// Handles one command's envelope.
     public typealias Route = @Sendable (CommandEnvelope) async throws -> CommandAnswer
+    /// Handles one typed command.
+    typealias TypedRoute = @Sendable (any NamedCommand, Metadata, CommandIdentity?) async throws -> CommandAnswer
     private let routes = Mutex<[String: (route: Route, creates: Bool, exposed: Bool)]>([:])
+    private let typedRoutes = Mutex<[String: TypedRoute]>([:])
 
     /// An empty bus.
     public init() {}
@@ -125,24 +130,6 @@ public final class CommandBus: Sendable {
     /// Whether a handler is registered for commands named `type`.
     public func handles(_ type: String) -> Bool { routes.withLock { $0[type] != nil } }
 
-    /// Registers the commands named `type` of a decider: `parse` reads the body into the command and the
-    /// stream it is for (throwing ``CommandBusError/malformed(type:reason:)`` for a body that is not
-    /// one), `handler` decides and appends.
-    public func register<D: Decider, Codec: EventCodec>(
-        _ type: String, creates: Bool = false, exposed: Bool = true, handler: CommandHandler<D, Codec>,
-        parse: @escaping @Sendable (Data) throws(CommandBusError) -> (command: D.Command, stream: StreamName)
-    ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable {
-        try register(type, creates: creates, exposed: exposed) { envelope in
-            let (command, stream) = try parse(envelope.body)
-            switch try await handler.handleNamingTypes(command, on: stream, metadata: envelope.metadata, identity: envelope.identity) {
-            case let (.accepted(_, streamVersion, position), types):
-                return .accepted(events: types, streamVersion: streamVersion, position: position)
-            case (.rejected(let rejection), _):
-                return .rejected(String(describing: rejection))
-            }
-        }
-    }
-
     /// The command types registered, sorted.
     public var types: [String] { routes.withLock { $0.keys.sorted() } }
 
@@ -166,22 +153,42 @@ public protocol NamedCommand: Decodable, Sendable {
 }
 
 extension CommandBus {
-    /// Registers the command type `command` of a decider: the body decodes into `command` (a body that
+    /// Registers the command type `command` of a decider: a body decodes into `command` (a body that
     /// does not is ``CommandBusError/malformed(type:reason:)`` naming the field), and `route` turns it into
-    /// the decider's command and the stream it is for.
+    /// the decider's command and the stream it is for; a rejection stays the decider's typed error.
     public func register<C: NamedCommand, D: Decider, Codec: EventCodec>(
         _ command: C.Type, creates: Bool = false, exposed: Bool = true, handler: CommandHandler<D, Codec>,
         _ route: @escaping @Sendable (C) throws(CommandBusError) -> (command: D.Command, stream: StreamName)
     ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable {
-        try register(C.typeName, creates: creates, exposed: exposed, handler: handler) { body throws(CommandBusError) in
+        let typed: TypedRoute = { command, metadata, identity in
+            // Only a C is ever routed here (by its type name).
+            guard let command = command as? C else { throw CommandBusError.unknownType(C.typeName) }
+            let (decided, stream) = try route(command)
+            switch try await handler.handleNamingTypes(decided, on: stream, metadata: metadata, identity: identity) {
+            case let (.accepted(_, streamVersion, position), types): return .accepted(events: types, streamVersion: streamVersion, position: position)
+            case (.rejected(let rejection), _): return .rejected(CommandRejection(rejection))
+            }
+        }
+        try register(C.typeName, creates: creates, exposed: exposed) { envelope in
             let decoded: C
             do {
-                decoded = try JSONDecoder().decode(C.self, from: body)
+                decoded = try JSONDecoder().decode(C.self, from: envelope.body)
             } catch {
-                throw .malformed(type: C.typeName, reason: CommandBusError.reason(error))
+                throw CommandBusError.malformed(type: C.typeName, reason: CommandBusError.reason(error))
             }
-            return try route(decoded)
+            return try await typed(decoded, envelope.metadata, envelope.identity)
         }
+        typedRoutes.withLock { $0[C.typeName] = typed }
+    }
+
+    /// Sends `command` to its handler, as a value (no JSON on the way), and answers what it came to. A
+    /// `commandId` applies it once however often it is sent (its events compared by stream, there being
+    /// no body to fingerprint).
+    /// - Throws: ``CommandBusError/unknownType(_:)`` when no handler is registered for `C`, or the store's
+    ///   errors.
+    public func send<C: NamedCommand>(_ command: C, metadata: Metadata = Metadata(), commandId: UUID? = nil) async throws -> CommandAnswer {
+        guard let typed = typedRoutes.withLock({ $0[C.typeName] }) else { throw CommandBusError.unknownType(C.typeName) }
+        return try await typed(command, metadata, commandId.map { CommandIdentity(id: $0) })
     }
 }
 

@@ -198,7 +198,8 @@ public final class ProcessManagerConsumer<Manager: ProcessManager>: EventConsume
         let answer = try await bus.send(CommandEnvelope(type: type, body: Data(body.utf8), commandId: commandId, origin: .process, metadata: metadata))
         sent.increment()
         var statements = [ProcessTables.delete(manager: name, commandId: commandId)]
-        if case .rejected(let reason) = answer {
+        if case .rejected(let rejection) = answer {
+            let reason = rejection.description
             rejections.increment()
             logger.info("a command was rejected", metadata: ["command": "\(type)", "process": "\(process)", "reason": "\(reason)"])
             let command = try ProcessCommand(type: type, body: Data(body.utf8))
