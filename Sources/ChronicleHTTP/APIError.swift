@@ -137,9 +137,9 @@ public enum HTTPLimits {
 public enum JSONBody {
     static let encoder = StoredJSON.encoder()
 
-    /// A JSON response.
+    /// A JSON response: every field written, a missing one as `null` (``ResponseEncoding``).
     public static func response(_ status: HTTPResponse.Status = .ok, _ value: some Encodable) -> Response {
-        let data = (try? encoder.encode(value)) ?? Data("{\"error\":\"response could not be encoded\"}".utf8)
+        let data = (try? ResponseEncoding.encode(value)) ?? Data("{\"error\":\"response could not be encoded\"}".utf8)
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))

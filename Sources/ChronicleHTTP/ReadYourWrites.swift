@@ -45,3 +45,16 @@ extension ChronicleRuntime {
         }
     }
 }
+
+extension ChronicleRuntime {
+    /// The rows of `query`, decoded, as `request` asks for them: after its read model has reached
+    /// `?after=` (waiting as ``catchUp(readModel:after:)`` does), or as its module's read models were at
+    /// `?as_of=` (``queries(for:module:)``; no wait for the live read model then).
+    public func rows<Model, Row>(_ query: ReadModelQuery<Model, Row>, for request: Request) async throws -> [Row] {
+        let name = try readModelName(of: query)
+        let after = try request.position("after")
+        if request.uri.queryParameters.get("as_of") == nil { try await catchUp(readModel: name, after: after) }
+        guard let module = modules.first(where: { $0.readModels.contains { $0.name == name } }) else { return try await queries.rows(query) }
+        return try await queries(for: request, module: module.name).rows(query)
+    }
+}

@@ -222,6 +222,19 @@ public final class ChronicleRuntime: Service, Sendable {
         subscriptions.first { $0.name == name }
     }
 
+    /// The name of the read model `query` reads: the one its `readModel` names, or the one read model
+    /// of its type that a module registered.
+    /// - Throws: ``ConfigurationError`` when no module registered one (or several, and the query names none).
+    public func readModelName<Model, Row>(of query: ReadModelQuery<Model, Row>) throws -> String {
+        if let name = query.readModel { return name }
+        let found = modules.flatMap(\.readModels).filter { $0 is Model }
+        guard found.count == 1 else {
+            throw ConfigurationError(
+                description: "a query of \(Model.self) needs one read model of that type; \(found.count) are registered\(found.isEmpty ? "" : ": name it in the query")")
+        }
+        return found[0].name
+    }
+
     /// The runner of the subscription named `name`, if any.
     public func runner(named name: String) -> SubscriptionRunner? {
         subscription(named: name)?.runner

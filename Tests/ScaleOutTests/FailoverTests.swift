@@ -111,7 +111,7 @@ struct FailoverTests {
             for list in TodoReadModel.List.allCases {
                 let projection = try await SQLiteProjection(TodoReadModel(list), database: rebuilt).prepared()
                 try await projection.consume(all)
-                let fresh = TodoReadModel.items(try await rebuilt.rows(TodoReadModel(list).query))
+                let fresh = try await rebuilt.rows(TodoReadModel(list).query)
                 #expect(try await TodoModule.todos(list, in: runtime) == fresh, "\(list)")
             }
             #expect(try await TodoModule.todos(.outstanding, in: runtime).isEmpty == false)

@@ -3,9 +3,9 @@ import Chronicle
 import Foundation
 
 /// Each account's balance, exactly (a decimal), from its events.
-public struct AccountBalances: SQLReadModel {
+public struct AccountBalances: CategoryReadModel {
     public let name = "bank_balances"
-    private let codec = AccountEventCodec()
+    public let category = Account.category
 
     public init() {}
 
@@ -16,10 +16,9 @@ public struct AccountBalances: SQLReadModel {
 
     public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS bank_balances")] }
 
-    public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
-        guard event.stream.category == Account.category else { return [] }
-        let id = SQLValue.text(event.stream.id)
-        switch try codec.decode(event) {
+    public func statements(for event: Account.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
+        let id = SQLValue.text(recorded.stream.id)
+        switch event {
         case .opened:
             return [SQLStatement("INSERT INTO bank_balances (account_id, balance) VALUES (?, ?)", [id, .decimal(0)])]
         case .deposited(_, let balance, _), .withdrawn(_, let balance, _):
@@ -29,10 +28,20 @@ public struct AccountBalances: SQLReadModel {
         }
     }
 
-    /// The balance of `account`, or nil for an account that does not exist.
-    public static func query(_ account: String) -> SQLStatement {
-        SQLStatement("SELECT balance FROM bank_balances WHERE account_id = ?", [.text(account)])
+    /// An account's balance.
+    public struct Balance: Codable, Sendable {
+        public let accountId: String
+        public let balance: MoneyColumn
+        enum CodingKeys: String, CodingKey { case accountId = "account_id", balance }
     }
+
+    /// The balance of `account` (none for an account that does not exist).
+    public static func balance(of account: String) -> ReadModelQuery<Self, Balance> {
+        ReadModelQuery("SELECT account_id, balance FROM bank_balances WHERE account_id = ?", [.text(account)])
+    }
+
+    /// Every account's balance, by id (the first thousand).
+    public static let all = ReadModelQuery<Self, Balance>("SELECT account_id, balance FROM bank_balances ORDER BY account_id LIMIT 1000")
 }
 
 extension Money {
@@ -47,4 +56,19 @@ extension Money {
         guard rounded == decimal * 100, let value = Int64(exactly: NSDecimalNumber(decimal: rounded).int64Value) else { return nil }
         self.init(cents: value)
     }
+}
+
+/// Money in a `DECIMAL` column of a row type; in JSON, its decimal string with two places.
+public struct MoneyColumn: Codable, Sendable {
+    public let money: Money
+
+    public init(from decoder: any Decoder) throws {
+        let decimal = try decoder.singleValueContainer().decode(Decimal.self)
+        guard let money = Money(decimal: decimal) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(decimal) is not an amount"))
+        }
+        self.money = money
+    }
+
+    public func encode(to encoder: any Encoder) throws { try money.encode(to: encoder) }
 }

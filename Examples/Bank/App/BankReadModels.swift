@@ -3,9 +3,9 @@ import Chronicle
 import Foundation
 
 /// Each account's statement: one entry per event of the account, oldest first, with the balance after it.
-public struct AccountStatements: SQLReadModel {
+public struct AccountStatements: CategoryReadModel {
     public let name = "bank_statements"
-    private let codec = AccountEventCodec()
+    public let category = Account.category
 
     public init() {}
 
@@ -22,10 +22,9 @@ public struct AccountStatements: SQLReadModel {
 
     public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS bank_statements")] }
 
-    public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
-        guard event.stream.category == Account.category else { return [] }
+    public func statements(for event: Account.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
         let (entry, amount, balance, transfer): (String, Money?, Money?, String?)
-        switch try codec.decode(event) {
+        switch event {
         case .opened: (entry, amount, balance, transfer) = ("opened", nil, .zero, nil)
         case let .deposited(a, b, t): (entry, amount, balance, transfer) = ("deposit", a, b, t)
         case let .withdrawn(a, b, t): (entry, amount, balance, transfer) = ("withdrawal", a, b, t)
@@ -39,24 +38,35 @@ public struct AccountStatements: SQLReadModel {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
-                    .text(event.stream.id), .integer(event.position.rawValue), .text(entry), amount.map { .decimal($0.decimal) } ?? .null,
-                    balance.map { .decimal($0.decimal) } ?? .null, .text(transfer), .timestamp(SQLTimestamp(event.recordedAt)),
+                    .text(recorded.stream.id), .integer(recorded.position.rawValue), .text(entry), amount.map { .decimal($0.decimal) } ?? .null,
+                    balance.map { .decimal($0.decimal) } ?? .null, .text(transfer), .timestamp(SQLTimestamp(recorded.recordedAt)),
                 ])
         ]
     }
 
+    /// One entry of a statement.
+    public struct Entry: Codable, Sendable {
+        public let position: Int64
+        public let entry: String
+        public let amount: MoneyColumn?
+        public let balance: MoneyColumn?
+        public let transferId: String?
+        public let at: SQLTimestamp
+        enum CodingKeys: String, CodingKey { case position, entry, amount, balance, transferId = "transfer_id", at }
+    }
+
     /// The entries of `account`, oldest first.
-    public static func query(_ account: String) -> SQLStatement {
-        SQLStatement(
-            "SELECT position, entry, amount, balance, transfer_id, recorded_at FROM bank_statements WHERE account_id = ? ORDER BY position",
+    public static func entries(of account: String) -> ReadModelQuery<Self, Entry> {
+        ReadModelQuery(
+            "SELECT position, entry, amount, balance, transfer_id, recorded_at AS at FROM bank_statements WHERE account_id = ? ORDER BY position",
             [.text(account)])
     }
 }
 
 /// Where each transfer stands: `in_progress`, `completed`, `declined` or `refunded`.
-public struct TransferStatuses: SQLReadModel {
+public struct TransferStatuses: CategoryReadModel {
     public let name = "bank_transfers"
-    private let codec = TransferEventCodec()
+    public let category = Transfer.category
 
     public init() {}
 
@@ -73,20 +83,19 @@ public struct TransferStatuses: SQLReadModel {
 
     public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS bank_transfers")] }
 
-    public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
-        guard event.stream.category == Transfer.category else { return [] }
-        let id = SQLValue.text(event.stream.id)
+    public func statements(for event: Transfer.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
+        let id = SQLValue.text(recorded.stream.id)
         func status(_ status: String, reason: String? = nil) -> [SQLStatement] {
             [SQLStatement("UPDATE bank_transfers SET status = ?, reason = COALESCE(?, reason) WHERE transfer_id = ?", [.text(status), .text(reason), id])]
         }
-        switch try codec.decode(event) {
+        switch event {
         case let .requested(from, to, amount):
             return [
                 SQLStatement(
                     """
                     INSERT INTO bank_transfers (transfer_id, from_account_id, to_account_id, amount, status, reason, timed_out, requested_position)
                     VALUES (?, ?, ?, ?, 'in_progress', NULL, ?, ?)
-                    """, [id, .text(from), .text(to), .decimal(amount.decimal), .bool(false), .integer(event.position.rawValue)])
+                    """, [id, .text(from), .text(to), .decimal(amount.decimal), .bool(false), .integer(recorded.position.rawValue)])
             ]
         case .completed: return status("completed")
         case .declined(let reason): return status("declined", reason: reason)
@@ -96,19 +105,31 @@ public struct TransferStatuses: SQLReadModel {
         }
     }
 
+    /// A transfer as the bank shows it: `{"transfer_id", "status", "from_account_id", "to_account_id",
+    /// "amount", "reason", "timed_out"}`.
+    public struct Status: Codable, Sendable {
+        public let transferId: String
+        public let status: String
+        public let fromAccountId: String
+        public let toAccountId: String
+        public let amount: MoneyColumn
+        public let reason: String?
+        public let timedOut: Bool
+        enum CodingKeys: String, CodingKey {
+            case transferId = "transfer_id", status, fromAccountId = "from_account_id", toAccountId = "to_account_id", amount, reason
+            case timedOut = "timed_out"
+        }
+    }
+
+    private static let columns = "SELECT transfer_id, from_account_id, to_account_id, amount, status, reason, timed_out FROM bank_transfers"
+
     /// One transfer.
-    public static func query(_ transfer: String) -> SQLStatement {
-        SQLStatement(
-            "SELECT transfer_id, from_account_id, to_account_id, amount, status, reason, timed_out FROM bank_transfers WHERE transfer_id = ?",
-            [.text(transfer)])
+    public static func status(of transfer: String) -> ReadModelQuery<Self, Status> {
+        ReadModelQuery("\(columns) WHERE transfer_id = ?", [.text(transfer)])
     }
 
     /// The latest transfers, newest first.
-    public static func latest(limit: Int) -> SQLStatement {
-        SQLStatement(
-            """
-            SELECT transfer_id, from_account_id, to_account_id, amount, status, reason, timed_out FROM bank_transfers
-            ORDER BY requested_position DESC LIMIT \(limit)
-            """)
+    public static func latest(limit: Int) -> ReadModelQuery<Self, Status> {
+        ReadModelQuery("\(columns) ORDER BY requested_position DESC LIMIT \(limit)")
     }
 }

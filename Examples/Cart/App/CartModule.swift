@@ -35,9 +35,9 @@ public struct CartModule: ApplicationModule {
 }
 
 /// The warehouse: checked-out carts with their final lines, to ship.
-public struct WarehouseOrders: SQLReadModel {
+public struct WarehouseOrders: CategoryReadModel {
     public let name = "cart_warehouse_orders"
-    private let codec = CartEventCodec()
+    public let category = Cart.category
     public init() {}
 
     public var createStatements: [SQLStatement] {
@@ -46,23 +46,31 @@ public struct WarehouseOrders: SQLReadModel {
 
     public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS cart_warehouse_orders")] }
 
-    public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
-        guard event.stream.category == Cart.category, event.type == "CartCheckedOut", case .checkedOut(let lines) = try codec.decode(event) else { return [] }
+    public func statements(for event: Cart.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
+        guard case .checkedOut(let lines) = event else { return [] }
         let text = String(decoding: try JSONEncoder().encode(lines), as: UTF8.self)
         return [
             SQLStatement(
                 "INSERT INTO cart_warehouse_orders (cart_id, lines, position) VALUES (?, ?, ?)",
-                [.text(event.stream.id), .text(text), .integer(event.position.rawValue)])
+                [.text(recorded.stream.id), .text(text), .integer(recorded.position.rawValue)])
         ]
     }
 
-    public static let query = SQLStatement("SELECT cart_id, lines FROM cart_warehouse_orders ORDER BY position LIMIT 1000")
+    /// An order to ship: `{"cart_id", "lines": [{"product_id", "quantity"}]}`.
+    public struct Order: Codable, Sendable {
+        public let cartId: String
+        public let lines: JSONColumn<[Cart.Line]>
+        enum CodingKeys: String, CodingKey { case cartId = "cart_id", lines }
+    }
+
+    public static let query = ReadModelQuery<Self, Order>("SELECT cart_id, lines FROM cart_warehouse_orders ORDER BY position LIMIT 1000")
 }
 
 /// Marketing: what customers took out of their carts before checking out, by product, with how many
 /// times each was removed.
-public struct RemovedItems: SQLReadModel {
+public struct RemovedItems: CategoryReadModel {
     public let name = "cart_marketing_removed_items"
+    public let category = Cart.category
     public init() {}
 
     public var createStatements: [SQLStatement] {
@@ -71,10 +79,8 @@ public struct RemovedItems: SQLReadModel {
 
     public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS cart_marketing_removed_items")] }
 
-    public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
-        guard event.stream.category == Cart.category, event.type == "CartItemRemoved",
-            case .itemRemoved(let product, _) = try CartEventCodec().decode(event)
-        else { return [] }
+    public func statements(for event: Cart.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
+        guard case .itemRemoved(let product, _) = event else { return [] }
         return [
             SQLStatement(
                 """
@@ -84,5 +90,13 @@ public struct RemovedItems: SQLReadModel {
         ]
     }
 
-    public static let query = SQLStatement("SELECT product_id, removals FROM cart_marketing_removed_items ORDER BY removals DESC, product_id LIMIT 1000")
+    /// A product taken out of carts: `{"product_id", "count"}`.
+    public struct Item: Codable, Sendable {
+        public let productId: String
+        public let count: Int64
+        enum CodingKeys: String, CodingKey { case productId = "product_id", count }
+    }
+
+    public static let query = ReadModelQuery<Self, Item>(
+        "SELECT product_id, removals AS count FROM cart_marketing_removed_items ORDER BY removals DESC, product_id LIMIT 1000")
 }

@@ -41,35 +41,13 @@ public struct CartWeb: HTTPModule {
             try await runtime.bus.respond(to: CheckOutCart.typeName, fields: ["cart_id": .string(context.parameters.get("cart_id") ?? "")])
         }
         routes.get("/cart/warehouse/orders") { request, _ in
-            try await runtime.catchUp(readModel: "cart_warehouse_orders", after: try request.position("after"))
-            let orders = try await runtime.queries(for: request, module: name).rows(WarehouseOrders.query).map { row in
-                ShippingOrder(
-                    cartId: row["cart_id"]?.text ?? "",
-                    lines: row["lines"]?.text.flatMap { try? JSONDecoder().decode([Cart.Line].self, from: Data($0.utf8)) } ?? [])
-            }
-            return JSONBody.response(.ok, orders)
+            JSONBody.response(.ok, try await runtime.rows(WarehouseOrders.query, for: request))
         }
         routes.get("/cart/marketing/removed-items") { request, _ in
             guard runtime.subscription(named: "cart_marketing_removed_items") != nil else {
                 return JSONBody.error(.notFound, "marketing's read model is not running")
             }
-            try await runtime.catchUp(readModel: "cart_marketing_removed_items", after: try request.position("after"))
-            let items = try await runtime.queries(for: request, module: name).rows(RemovedItems.query).map { row in
-                RemovedItem(productId: row["product_id"]?.text ?? "", count: row["removals"]?.integer ?? 0)
-            }
-            return JSONBody.response(.ok, items)
+            return JSONBody.response(.ok, try await runtime.rows(RemovedItems.query, for: request))
         }
-    }
-
-    struct ShippingOrder: Encodable {
-        let cartId: String
-        let lines: [Cart.Line]
-        enum CodingKeys: String, CodingKey { case cartId = "cart_id", lines }
-    }
-
-    struct RemovedItem: Encodable {
-        let productId: String
-        let count: Int64
-        enum CodingKeys: String, CodingKey { case productId = "product_id", count }
     }
 }

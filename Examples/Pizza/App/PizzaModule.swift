@@ -81,9 +81,9 @@ public struct CourierDispatch: Reactor {
 }
 
 /// Every order, for its customer (newest first) and for the kitchen (the queue, oldest first).
-public struct PizzaOrders: SQLReadModel {
+public struct PizzaOrders: CategoryReadModel {
     public let name = "pizza_orders"
-    private let codec = PizzaEventCodec()
+    public let category = PizzaOrder.category
 
     public init() {}
 
@@ -101,10 +101,9 @@ public struct PizzaOrders: SQLReadModel {
 
     public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS pizza_orders")] }
 
-    public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
-        guard event.stream.category == PizzaOrder.category else { return [] }
-        let id = SQLValue.text(event.stream.id)
-        let position = SQLValue.integer(event.position.rawValue)
+    public func statements(for event: PizzaOrder.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
+        let id = SQLValue.text(recorded.stream.id)
+        let position = SQLValue.integer(recorded.position.rawValue)
         func status(_ status: PizzaOrder.Status, reasons: [String]? = nil) throws -> [SQLStatement] {
             let text = try reasons.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
             return [
@@ -113,7 +112,7 @@ public struct PizzaOrders: SQLReadModel {
                     [.text(status.rawValue), .text(text), position, id])
             ]
         }
-        switch try codec.decode(event) {
+        switch event {
         case .requested(let request):
             let encoder = StoredJSON.encoder(slashes: .escaped)
             return [
@@ -132,24 +131,48 @@ public struct PizzaOrders: SQLReadModel {
         }
     }
 
+    /// One order as its customer sees it: `{"order_id", "status", "reasons", "sauce", "cheese",
+    /// "main_topping", "extra_toppings", "position"}` (`reasons` null unless it was rejected).
+    public struct View: Codable, Sendable {
+        public let orderId: String
+        public let status: String
+        public let reasons: JSONColumn<[String]>?
+        public let request: JSONColumn<OrderRequest>
+        public let position: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case orderId = "order_id", status, reasons, request, position = "requested_position"
+        }
+        enum BodyKeys: String, CodingKey {
+            case orderId = "order_id", status, reasons, sauce, cheese, mainTopping = "main_topping", extraToppings = "extra_toppings", position
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: BodyKeys.self)
+            try c.encode(orderId, forKey: .orderId)
+            try c.encode(status, forKey: .status)
+            try c.encode(reasons?.value, forKey: .reasons)
+            try c.encode(request.value.sauce, forKey: .sauce)
+            try c.encode(request.value.cheese, forKey: .cheese)
+            try c.encode(request.value.mainTopping, forKey: .mainTopping)
+            try c.encode(request.value.extraToppings, forKey: .extraToppings)
+            try c.encode(position, forKey: .position)
+        }
+    }
+
+    private static let columns = "SELECT order_id, status, reasons, request, requested_position FROM pizza_orders"
+
     /// A customer's orders, newest first.
-    public static func orders(of customer: String) -> SQLStatement {
-        SQLStatement(
-            "SELECT order_id, status, reasons, request, requested_position FROM pizza_orders WHERE customer_id = ? ORDER BY requested_position DESC LIMIT 200",
-            [.text(customer)])
+    public static func orders(of customer: String) -> ReadModelQuery<Self, View> {
+        ReadModelQuery("\(columns) WHERE customer_id = ? ORDER BY requested_position DESC LIMIT 200", [.text(customer)])
     }
 
     /// One order of one customer.
-    public static func order(_ order: String, of customer: String) -> SQLStatement {
-        SQLStatement(
-            "SELECT order_id, status, reasons, request, requested_position FROM pizza_orders WHERE customer_id = ? AND order_id = ?",
-            [.text(customer), .text(order)])
+    public static func order(_ order: String, of customer: String) -> ReadModelQuery<Self, View> {
+        ReadModelQuery("\(columns) WHERE customer_id = ? AND order_id = ?", [.text(customer), .text(order)])
     }
 
     /// The kitchen's queue: orders validated and not yet out of the door, oldest first.
-    public static let kitchenQueue = SQLStatement(
-        """
-        SELECT order_id, status, reasons, request, requested_position FROM pizza_orders
-        WHERE status IN ('validated', 'assembling', 'baking') ORDER BY requested_position LIMIT 200
-        """)
+    public static let kitchenQueue = ReadModelQuery<Self, View>(
+        "\(columns) WHERE status IN ('validated', 'assembling', 'baking') ORDER BY requested_position LIMIT 200")
 }

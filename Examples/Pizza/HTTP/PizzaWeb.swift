@@ -43,23 +43,19 @@ public struct PizzaWeb: HTTPModule {
             return JSONBody.response(.accepted, OrderPlaced(orderId: order, position: position.rawValue))
         }
         routes.get("/pizza/customers/:customer_id/orders") { request, context in
-            let customer = context.parameters.get("customer_id") ?? ""
-            try await runtime.catchUp(readModel: "pizza_orders", after: try request.position("after"))
-            return JSONBody.response(.ok, try await runtime.queries(for: request, module: name).rows(PizzaOrders.orders(of: customer)).map(OrderView.init))
+            JSONBody.response(.ok, try await runtime.rows(PizzaOrders.orders(of: context.parameters.get("customer_id") ?? ""), for: request))
         }
         routes.get("/pizza/customers/:customer_id/orders/:order_id") { request, context in
             let customer = context.parameters.get("customer_id") ?? ""
             let order = context.parameters.get("order_id") ?? ""
-            try await runtime.catchUp(readModel: "pizza_orders", after: try request.position("after"))
             // Another customer's order answers as if it did not exist.
-            guard let row = try await runtime.queries(for: request, module: name).rows(PizzaOrders.order(order, of: customer)).first else {
+            guard let view = try await runtime.rows(PizzaOrders.order(order, of: customer), for: request).first else {
                 return JSONBody.error(.notFound, "no order \(order.prefix(64))")
             }
-            return JSONBody.response(.ok, OrderView(row))
+            return JSONBody.response(.ok, view)
         }
         routes.get("/pizza/kitchen") { request, _ in
-            try await runtime.catchUp(readModel: "pizza_orders", after: try request.position("after"))
-            return JSONBody.response(.ok, try await runtime.queries(for: request, module: name).rows(PizzaOrders.kitchenQueue).map(OrderView.init))
+            JSONBody.response(.ok, try await runtime.rows(PizzaOrders.kitchenQueue, for: request))
         }
     }
 
@@ -67,38 +63,5 @@ public struct PizzaWeb: HTTPModule {
         let orderId: String
         let position: Int64
         enum CodingKeys: String, CodingKey { case orderId = "order_id", position }
-    }
-
-    /// One order as its customer sees it.
-    struct OrderView: Encodable {
-        let orderId: String
-        let status: String
-        let reasons: [String]?
-        let request: OrderRequest?
-        let position: Int64
-
-        init(_ row: SQLRow) {
-            orderId = row["order_id"]?.text ?? ""
-            status = row["status"]?.text ?? ""
-            reasons = row["reasons"]?.text.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }
-            request = row["request"]?.text.flatMap { try? JSONDecoder().decode(OrderRequest.self, from: Data($0.utf8)) }
-            position = row["requested_position"]?.integer ?? 0
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case orderId = "order_id", status, reasons, sauce, cheese, mainTopping = "main_topping", extraToppings = "extra_toppings", position
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(orderId, forKey: .orderId)
-            try c.encode(status, forKey: .status)
-            if let reasons { try c.encode(reasons, forKey: .reasons) }
-            try c.encode(request?.sauce ?? "", forKey: .sauce)
-            try c.encode(request?.cheese ?? "", forKey: .cheese)
-            try c.encode(request?.mainTopping ?? "", forKey: .mainTopping)
-            try c.encode(request?.extraToppings ?? [], forKey: .extraToppings)
-            try c.encode(position, forKey: .position)
-        }
     }
 }

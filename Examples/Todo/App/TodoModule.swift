@@ -55,7 +55,7 @@ public struct TodoModule: ApplicationModule {
 
     /// The todos of `list`, as its read model in `runtime` holds them now.
     public static func todos(_ list: TodoReadModel.List, in runtime: ChronicleRuntime) async throws -> [TodoItem] {
-        TodoReadModel.items(try await runtime.queries.rows(TodoReadModel(list).query))
+        try await runtime.queries.rows(TodoReadModel(list).query)
     }
 
     /// The default mailbox file: beside the SQLite file (`.mailbox` instead of its extension), or

@@ -2,8 +2,8 @@ import Chronicle
 import Foundation
 import TodoDomain
 
-/// One todo as the read models show it.
-public struct TodoItem: Codable, Hashable, Sendable {
+/// One todo as the read models show it (a row of ``TodoReadModel/query``).
+public struct TodoItem: Decodable, Hashable, Sendable {
     /// The todo's id, lowercase.
     public var todoId: String
     /// Its title.
@@ -18,6 +18,22 @@ public struct TodoItem: Codable, Hashable, Sendable {
     public var completedOn: String?
     /// Whether the todo is completed (the board shows completed-not-cleared todos too).
     public var completed: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case todoId = "todo_id", title, description, dueDate = "due_date", stakeholderEmail = "stakeholder_email", status
+        case completedOn = "completed_on"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let row = try decoder.container(keyedBy: CodingKeys.self)
+        todoId = try row.decode(String.self, forKey: .todoId)
+        title = try row.decodeIfPresent(String.self, forKey: .title)
+        description = try row.decodeIfPresent(String.self, forKey: .description)
+        dueDate = try row.decodeIfPresent(String.self, forKey: .dueDate)
+        stakeholderEmail = try row.decodeIfPresent(String.self, forKey: .stakeholderEmail)
+        completedOn = try row.decodeIfPresent(String.self, forKey: .completedOn)
+        completed = try row.decode(String.self, forKey: .status) == "completed"
+    }
 }
 
 /// The Todo read models. Each is its own projection with its own table and checkpoint, so each can
@@ -30,7 +46,7 @@ public struct TodoItem: Codable, Hashable, Sendable {
 ///
 /// All four keep a row per live todo (abandoned ones are deleted) because a reopen brings a todo back
 /// with the details only earlier events carried; they differ in what their query selects.
-public struct TodoReadModel: SQLReadModel {
+public struct TodoReadModel: CategoryReadModel {
     /// Which list a read model serves.
     public enum List: String, CaseIterable, Sendable {
         case outstanding, scheduled, completed, board
@@ -66,6 +82,9 @@ public struct TodoReadModel: SQLReadModel {
     }
 
     public var name: String { list.name }
+    public var category: String { Todo.category.name }
+
+    public func decode(_ recorded: RecordedEvent) throws -> Todo.Event { try decoding.decode(recorded) }
 
     // NOTE: read-model tables are rebuilt from the log, so their shape may change freely.
     public var createStatements: [SQLStatement] {
@@ -86,10 +105,9 @@ public struct TodoReadModel: SQLReadModel {
 
     public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS \(name)")] }
 
-    public func statements(for event: RecordedEvent) throws -> [SQLStatement] {
-        guard event.stream.category == Todo.category.name else { return [] }
-        let id = SQLValue.text(event.stream.id)
-        switch try decoding.decode(event) {
+    public func statements(for event: Todo.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
+        let id = SQLValue.text(recorded.stream.id)
+        switch event {
         case .added(let d):
             return [
                 SQLStatement(
@@ -97,7 +115,7 @@ public struct TodoReadModel: SQLReadModel {
                     INSERT INTO \(name) (todo_id, title, description, due_date, stakeholder_email, status, sort_key)
                     VALUES (?, ?, ?, ?, ?, 'outstanding', ?)
                     """,
-                    [id, .text(d.title), .text(d.description), .text(d.dueDate), .text(d.stakeholderEmail), .integer(event.position.rawValue)])
+                    [id, .text(d.title), .text(d.description), .text(d.dueDate), .text(d.stakeholderEmail), .integer(recorded.position.rawValue)])
             ]
         case .amended(let a):
             return [("title", a.title), ("description", a.description), ("due_date", a.dueDate), ("stakeholder_email", a.stakeholderEmail)]
@@ -137,21 +155,11 @@ public struct TodoReadModel: SQLReadModel {
     }
 
     /// The query of the list.
-    public var query: SQLStatement {
-        SQLStatement(
+    public var query: ReadModelQuery<Self, TodoItem> {
+        ReadModelQuery(
             """
             SELECT todo_id, title, description, due_date, stakeholder_email, status, completed_on
             FROM \(name) \(list.filterAndOrder)
-            """)
-    }
-
-    /// The list's todos from the rows of ``query``.
-    public static func items(_ rows: [SQLRow]) -> [TodoItem] {
-        rows.map { row in
-            TodoItem(
-                todoId: row["todo_id"]?.text ?? "", title: row["title"]?.text, description: row["description"]?.text,
-                dueDate: row["due_date"]?.text, stakeholderEmail: row["stakeholder_email"]?.text,
-                completedOn: row["completed_on"]?.text, completed: row["status"]?.text == "completed")
-        }
+            """, readModel: name)
     }
 }

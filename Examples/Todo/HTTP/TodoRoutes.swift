@@ -151,11 +151,7 @@ struct TodoRoutes {
     /// A list: as it was when the log ended at `?as_of=`, or now — after waiting (bounded) for its read
     /// model to reach `?after=` when asked to.
     private func query(_ list: TodoReadModel.List, _ request: Request) async throws -> Response {
-        let after = try request.position("after")
-        let queries = try await runtime.queries(for: request, module: "todo")
-        if request.uri.queryParameters.get("as_of") == nil { try await runtime.catchUp(readModel: list.name, after: after) }
-        let todos = TodoReadModel.items(try await queries.rows(TodoReadModel(list).query))
-        return JSONBody.response(.ok, todos.map { TodoBody($0, list: list) })
+        JSONBody.response(.ok, try await runtime.rows(TodoReadModel(list).query, for: request).map { TodoBody($0, list: list) })
     }
 }
 
@@ -236,17 +232,5 @@ struct TodoStateBody: Encodable {
     enum CodingKeys: String, CodingKey {
         case todoId = "todo_id", title, description, dueDate = "due_date", stakeholderEmail = "stakeholder_email", status
         case completedOn = "completed_on", version
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(todoId, forKey: .todoId)
-        try c.encode(title, forKey: .title)
-        try c.encode(description, forKey: .description)
-        try c.encode(dueDate, forKey: .dueDate)
-        try c.encode(stakeholderEmail, forKey: .stakeholderEmail)
-        try c.encode(status, forKey: .status)
-        try c.encode(completedOn, forKey: .completedOn)
-        try c.encode(version, forKey: .version)
     }
 }

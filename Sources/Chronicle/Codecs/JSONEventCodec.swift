@@ -36,14 +36,10 @@ public struct JSONEventCodec<Event: CodableEvent>: EventCodec {
     public let schemaVersion: Int
     /// How older schema versions become the current one.
     public let upcasters: UpcasterChain
-    private let encoder: JSONEncoder
-    /// The stored types whose case holds one unlabeled value (stored as that value), learnt on decoding.
-    private let unlabeled = Learnt()
-
-    private final class Learnt: Sendable {
-        let cases = Mutex<[String: Bool]>([:])
-        func withLock<R>(_ body: (inout [String: Bool]) -> R) -> R { cases.withLock { body(&$0) } }
-    }
+    private var encoder: JSONEncoder { StoredJSON.encoder(slashes: Event.storedSlashes) }
+    /// The stored types whose case holds one unlabeled value (stored as that value), learnt on decoding,
+    /// for every codec of `Event` (a codec is a value: making one costs nothing).
+    private var unlabeled: Learnt { Learnt.of(Event.self) }
 
     /// Every stored type name this codec reads.
     public static var typeNames: [String] { Event.typeNames }
@@ -52,7 +48,6 @@ public struct JSONEventCodec<Event: CodableEvent>: EventCodec {
     public init(schemaVersion: Int = 1, upcasters: UpcasterChain = UpcasterChain([])) {
         self.schemaVersion = schemaVersion
         self.upcasters = upcasters
-        self.encoder = StoredJSON.encoder(slashes: Event.storedSlashes)
     }
 
     public func encode(_ event: Event) throws -> EncodedEvent {
@@ -101,4 +96,21 @@ public struct JSONEventCodec<Event: CodableEvent>: EventCodec {
             throw CodecError.malformed(type: encoded.type, reason: String(describing: error))
         }
     }
+}
+
+/// What decoding has learnt of each event type's cases, shared by all of its codecs.
+private final class Learnt: Sendable {
+    private let cases = Mutex<[String: Bool]>([:])
+    private static let byType = Mutex<[ObjectIdentifier: Learnt]>([:])
+
+    static func of(_ type: Any.Type) -> Learnt {
+        byType.withLock { known in
+            if let learnt = known[ObjectIdentifier(type)] { return learnt }
+            let learnt = Learnt()
+            known[ObjectIdentifier(type)] = learnt
+            return learnt
+        }
+    }
+
+    func withLock<R>(_ body: (inout [String: Bool]) -> R) -> R { cases.withLock { body(&$0) } }
 }

@@ -13,10 +13,17 @@ public enum StoredJSON {
         case escaped
     }
 
-    /// The encoder for stored bodies.
+    /// The encoder for stored bodies (one, shared: encoding is safe from any thread).
     public static func encoder(slashes: Slashes = .unescaped) -> JSONEncoder {
+        slashes == .unescaped ? canonical : escaping
+    }
+
+    private static let canonical = make([.sortedKeys, .withoutEscapingSlashes])
+    private static let escaping = make([.sortedKeys])
+
+    private static func make(_ formatting: JSONEncoder.OutputFormatting) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = slashes == .unescaped ? [.sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
+        encoder.outputFormatting = formatting
         return encoder
     }
 

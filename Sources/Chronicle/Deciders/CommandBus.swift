@@ -159,7 +159,7 @@ extension CommandBus {
     public func register<C: NamedCommand, D: Decider, Codec: EventCodec>(
         _ command: C.Type, creates: Bool = false, exposed: Bool = true, handler: CommandHandler<D, Codec>,
         _ route: @escaping @Sendable (C) throws(CommandBusError) -> (command: D.Command, stream: StreamName)
-    ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable {
+    ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable, D: SendableMetatype {
         let typed: TypedRoute = { command, metadata, identity in
             // Only a C is ever routed here (by its type name).
             guard let command = command as? C else { throw CommandBusError.unknownType(C.typeName) }

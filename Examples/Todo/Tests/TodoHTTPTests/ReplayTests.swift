@@ -167,7 +167,7 @@ import Testing
             let fresh = try await Self.freshProjection(of: runtime.store, upTo: position, directory: directory)
             let asOf = try await runtime.queries(asOf: position, module: "todo")
             for list in TodoReadModel.List.allCases {
-                let then = TodoReadModel.items(try await asOf.rows(TodoReadModel(list).query))
+                let then = try await asOf.rows(TodoReadModel(list).query)
                 #expect(then == (try await TodoModule.todos(list, in: fresh)), "\(list) as of \(position)")
             }
             #expect(try await TodoModule.todos(.outstanding, in: fresh).isEmpty == false)

@@ -7,7 +7,12 @@ import Foundation
 enum Book: Decider {
     enum State: Sendable { case onTheShelf, lent(to: String) }
     enum Command: Sendable { case lend(to: String), giveBack }
-    enum Event: Sendable, Equatable { case lent(to: String), returned }
+    /// Stored as `BookLent {"reader"}` and `BookReturned {}`: the type names are its `CodingKeys`.
+    enum Event: CodableEvent, Equatable {
+        case lent(to: String), returned
+        enum CodingKeys: String, CodingKey, CaseIterable { case lent = "BookLent", returned = "BookReturned" }
+        enum LentCodingKeys: String, CodingKey { case to = "reader" }
+    }
     enum Rejection: Error, CustomStringConvertible {
         case alreadyLent(to: String), notLent
         var description: String {
@@ -45,28 +50,6 @@ enum Book: Decider {
     }
 }
 
-/// The stored form of a book's events: `BookLent {"reader"}` and `BookReturned {}`, schema version 1.
-struct BookCodec: EventCodec {
-    func encode(_ event: Book.Event) throws -> EncodedEvent {
-        switch event {
-        case .lent(let reader): EncodedEvent(type: "BookLent", schemaVersion: 1, data: try JSONEncoder().encode(["reader": reader]))
-        case .returned: EncodedEvent(type: "BookReturned", schemaVersion: 1, data: Data("{}".utf8))
-        }
-    }
-
-    func decode(_ encoded: EncodedEvent) throws -> Book.Event {
-        switch encoded.type {
-        case "BookLent":
-            guard let reader = try JSONDecoder().decode([String: String].self, from: encoded.data)["reader"] else {
-                throw CodecError.malformed(type: encoded.type, reason: "no reader")
-            }
-            return .lent(to: reader)
-        case "BookReturned": return .returned
-        default: throw CodecError.unknownType(encoded.type)
-        }
-    }
-}
-
 /// The commands clients send (`POST /commands/LendBook {"book_id", "reader"}`, `chronicle send`-style
 /// through `lending send`).
 struct LendBook: NamedCommand {
@@ -82,21 +65,28 @@ struct ReturnBook: NamedCommand {
     enum CodingKeys: String, CodingKey { case bookId = "book_id" }
 }
 
-/// Who has which book: a read model in SQL (the same statements on SQLite and PostgreSQL).
-struct Loans: SQLReadModel {
-    let name = "lending_loans"
+/// Who has which book: a read model in SQL (the same statements on SQLite and PostgreSQL), given the
+/// books' events already decoded.
+struct Loans: CategoryReadModel {
+    let name = "lending_loans", category = Book.category
     let createStatements = [SQLStatement("CREATE TABLE IF NOT EXISTS lending_loans (book_id TEXT PRIMARY KEY, reader TEXT NOT NULL)")]
     let dropStatements = [SQLStatement("DROP TABLE IF EXISTS lending_loans")]
 
-    func statements(for event: RecordedEvent) throws -> [SQLStatement] {
-        guard event.stream.category == Book.category else { return [] }
-        switch try BookCodec().decode(event) {
-        case .lent(let reader):
-            return [SQLStatement("INSERT INTO lending_loans VALUES (?, ?)", [.text(event.stream.id), .text(reader)])]
-        case .returned:
-            return [SQLStatement("DELETE FROM lending_loans WHERE book_id = ?", [.text(event.stream.id)])]
+    func statements(for event: Book.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
+        switch event {
+        case .lent(let reader): [SQLStatement("INSERT INTO lending_loans VALUES (?, ?)", [.text(recorded.stream.id), .text(reader)])]
+        case .returned: [SQLStatement("DELETE FROM lending_loans WHERE book_id = ?", [.text(recorded.stream.id)])]
         }
     }
+
+    /// A loan, a row of `all` (a column missing or of another type is an error, not a default).
+    struct Loan: Codable, Sendable {
+        let bookId: String
+        let reader: String
+        enum CodingKeys: String, CodingKey { case bookId = "book_id", reader }
+    }
+
+    static let all = ReadModelQuery<Loans, Loan>("SELECT book_id, reader FROM lending_loans ORDER BY book_id")
 }
 
 /// The application: its commands on the bus and its read model.
@@ -105,7 +95,7 @@ struct LendingModule: ApplicationModule {
     var readModels: [any SQLReadModel] { [Loans()] }
 
     func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
-        let books = CommandHandler<Book, BookCodec>(store: runtime.store, codec: BookCodec())
+        let books = CommandHandler<Book, JSONEventCodec<Book.Event>>(store: runtime.store, codec: JSONEventCodec())
         try bus.register(LendBook.self, handler: books) { command throws(CommandBusError) in
             (.lend(to: command.reader), try Book.stream(command.bookId))
         }
@@ -125,9 +115,7 @@ struct LendingWeb: HTTPModule {
         }
         routes.get("/lending/loans") { request, _ in
             // Read your writes: `?after=<position>` waits until the read model has taken that event in.
-            try await runtime.catchUp(readModel: "lending_loans", after: try request.position("after"))
-            let rows = try await runtime.queries.rows(SQLStatement("SELECT book_id, reader FROM lending_loans ORDER BY book_id"))
-            return JSONBody.response(.ok, rows.map { ["book_id": $0["book_id"]?.text ?? "", "reader": $0["reader"]?.text ?? ""] })
+            JSONBody.response(.ok, try await runtime.rows(Loans.all, for: request))
         }
     }
 }
