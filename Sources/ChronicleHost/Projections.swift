@@ -76,3 +76,15 @@ final class LastShown: @unchecked Sendable {
         }
     }
 }
+
+extension ReplayProgress {
+    /// One line for a terminal: `[#####     ] 500000/1000000 events  98000/s  5s left`.
+    var bar: String {
+        let width = 30
+        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let left = secondsLeft.map { String(format: "  %.0fs left", $0.rounded(.up)) } ?? ""
+        return "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
+            + "\(done)/\(total) events  \(Int(eventsPerSecond))/s" + left
+    }
+}

@@ -47,62 +47,14 @@ public struct OwnershipLost: Error, CustomStringConvertible {
     }
 }
 
-/// Runs a ``SQLReadModel`` in PostgreSQL as a ``Projection``: each batch's statements and its checkpoint
-/// commit in one transaction, fenced by the worker's ownership epoch when a fence is given.
-public final class PostgresProjection<Model: SQLReadModel>: Projection {
-    /// The read model.
-    public let model: Model
-    /// The database holding its tables and its checkpoint.
-    public let database: PostgresDatabase
-    /// The ownership fence; nil when a single process runs every subscription.
-    public let fence: SubscriptionFence?
+/// A read model in PostgreSQL: a ``SQLProjection`` on ``PostgresSubscriptionStorage``, each batch fenced
+/// by the worker's ownership epoch when a fence is given.
+public typealias PostgresProjection<Model: SQLReadModel> = SQLProjection<Model>
 
-    /// Makes the projection; ``prepare()`` creates its tables.
-    public init(_ model: Model, database: PostgresDatabase, fence: SubscriptionFence? = nil) {
-        self.model = model
-        self.database = database
-        self.fence = fence
-    }
-
-    /// Creates the read model's tables if they are missing.
-    public func prepare() async throws {
-        let (model, database) = (self.model, self.database)
-        try await database.withTransaction { connection in
-            // Creating tables concurrently from several processes needs one at a time.
-            try await connection.takeMigrationLock(logger: database.logger)
-            try await connection.run(model.createStatements, logger: database.logger)
-        }
-    }
-
-    public var name: String { model.name }
-
-    public func checkpoint() async throws -> GlobalPosition {
-        try await PostgresCheckpointStore(database: database).checkpoint(for: name)
-    }
-
-    public func consume(_ events: [RecordedEvent]) async throws {
-        guard let last = events.last else { return }
-        let (model, fence, logger) = (self.model, self.fence, database.logger)
-        try await database.withTransaction { connection in
-            try await fence?.check(connection, logger: logger)
-            let checkpoint = try await PostgresCheckpointStore.checkpoint(for: model.name, lockingIn: connection, logger: logger)
-            for event in events where event.position > checkpoint {
-                try await connection.run(try model.statements(for: event), logger: logger)
-            }
-            if last.position > checkpoint {
-                try await PostgresCheckpointStore.store(last.position, for: model.name, in: connection, logger: logger)
-            }
-        }
-    }
-
-    public func reset() async throws {
-        let (model, fence, logger) = (self.model, self.fence, database.logger)
-        try await database.withTransaction { connection in
-            try await fence?.check(connection, logger: logger)
-            try await connection.run(model.dropStatements, logger: logger)
-            try await connection.run(model.createStatements, logger: logger)
-            try await connection.query("DELETE FROM checkpoints WHERE name = \(model.name)", logger: logger)
-        }
+extension SQLProjection {
+    /// The projection of `model` in `database`, fenced by `fence` (nil: one process runs every subscription).
+    public convenience init(_ model: Model, database: PostgresDatabase, fence: SubscriptionFence? = nil) {
+        self.init(model, storage: PostgresSubscriptionStorage(database: database, fence: fence))
     }
 }
 

@@ -3,48 +3,14 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// Runs a ``SQLReadModel`` in the SQLite file as a ``Projection``: each batch's statements and its
-/// checkpoint commit in one transaction, so a crash never applies an event twice or skips one.
-public final class SQLiteProjection<Model: SQLReadModel>: Projection {
-    /// The read model.
-    public let model: Model
-    /// The database holding its tables and its checkpoint.
-    public let database: SQLiteDatabase
+/// A read model in the SQLite file: a ``SQLProjection`` on ``SQLiteSubscriptionStorage`` (its rows and
+/// checkpoint rebuildable, in the shared group commit).
+public typealias SQLiteProjection<Model: SQLReadModel> = SQLProjection<Model>
 
-    /// Makes the projection; ``prepare()`` creates its tables.
-    public init(_ model: Model, database: SQLiteDatabase) {
-        self.model = model
-        self.database = database
-    }
-
-    /// Creates the read model's tables if they are missing.
-    public func prepare() async throws {
-        try await database.write { [model] db in try db.run(model.createStatements) }
-    }
-
-    public var name: String { model.name }
-
-    public func checkpoint() async throws -> GlobalPosition {
-        try await database.read { [name] db in try SQLiteCheckpointStore.checkpoint(for: name, db) }
-    }
-
-    public func consume(_ events: [RecordedEvent]) async throws {
-        guard let last = events.last else { return }
-        // Rows and checkpoint together, rebuildable from the log: no fsync of their own.
-        try await database.write(.rebuildable) { [model] db in
-            // Guard against a second runner: apply only what is past the stored checkpoint.
-            let checkpoint = try SQLiteCheckpointStore.checkpoint(for: model.name, db)
-            for event in events where event.position > checkpoint { try db.run(try model.statements(for: event)) }
-            if last.position > checkpoint { try SQLiteCheckpointStore.store(last.position, for: model.name, db) }
-        }
-    }
-
-    public func reset() async throws {
-        try await database.write { [model] db in
-            try db.run(model.dropStatements)
-            try db.run(model.createStatements)
-            try db.execute(sql: "DELETE FROM checkpoints WHERE name = ?", arguments: [model.name])
-        }
+extension SQLProjection {
+    /// The projection of `model` in `database`.
+    public convenience init(_ model: Model, database: SQLiteDatabase) {
+        self.init(model, storage: SQLiteSubscriptionStorage(database: database))
     }
 }
 

@@ -33,8 +33,8 @@ public struct SubscriptionWrite: Sendable {
     }
 }
 
-/// One process of a process manager, as the admin console lists it.
-public struct ProcessInstance: Sendable, Hashable, Encodable {
+/// One process of a process manager.
+public struct ProcessInstance: Sendable, Hashable {
     /// The process's key (its correlation).
     public var id: String
     /// Its state, as JSON text.
@@ -46,30 +46,14 @@ public struct ProcessInstance: Sendable, Hashable, Encodable {
     /// Commands waiting to be sent: now, or at their deadline.
     public var pending: [PendingCommand]
 
-    enum CodingKeys: String, CodingKey { case id, state, open, position, pending }
-
-    /// The state as the JSON it is (not a string holding JSON).
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode((try? JSONDecoder().decode(JSONValue.self, from: Data(state.utf8))) ?? .string(state), forKey: .state)
-        try c.encode(open, forKey: .open)
-        try c.encode(position, forKey: .position)
-        try c.encode(pending, forKey: .pending)
-    }
-
     /// A command waiting in the outbox.
-    public struct PendingCommand: Sendable, Hashable, Encodable {
+    public struct PendingCommand: Sendable, Hashable {
         public var commandId: String
         public var type: String
         /// Its deadline's key, for a scheduled command.
         public var deadline: String?
         /// When it is due (ISO 8601), for a scheduled command.
         public var dueAt: String?
-
-        enum CodingKeys: String, CodingKey {
-            case commandId = "command_id", type, deadline, dueAt = "due_at"
-        }
     }
 }
 

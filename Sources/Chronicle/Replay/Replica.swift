@@ -92,16 +92,6 @@ public struct ReplayProgress: Sendable, Hashable, Encodable {
     enum CodingKeys: String, CodingKey {
         case name, phase, done, total, eventsPerSecond = "events_per_second", secondsLeft = "seconds_left", error
     }
-
-    /// One line for a terminal: `[#####     ] 500000/1000000 events  98000/s  5s left`.
-    public var bar: String {
-        let width = 30
-        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
-        let filled = Int((fraction * Double(width)).rounded(.down))
-        let left = secondsLeft.map { String(format: "  %.0fs left", $0.rounded(.up)) } ?? ""
-        return "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
-            + "\(done)/\(total) events  \(Int(eventsPerSecond))/s" + left
-    }
 }
 
 /// Drives replicas over the log.

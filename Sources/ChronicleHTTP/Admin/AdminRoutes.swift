@@ -259,7 +259,34 @@ struct SubscriptionsBody: Encodable {
 struct InstancesBody: Encodable {
     let name: String
     let open: Int
-    let instances: [ProcessInstance]
+    let instances: [Instance]
+
+    init(name: String, open: Int, instances: [ProcessInstance]) {
+        (self.name, self.open, self.instances) = (name, open, instances.map(Instance.init))
+    }
+
+    /// One process: its state as the JSON it is (not a string holding JSON), its pending commands.
+    struct Instance: Encodable {
+        let id: String
+        let state: JSONValue
+        let open: Bool
+        let position: Int64
+        let pending: [Pending]
+
+        init(_ instance: ProcessInstance) {
+            (id, open, position) = (instance.id, instance.open, instance.position)
+            state = (try? JSONDecoder().decode(JSONValue.self, from: Data(instance.state.utf8))) ?? .string(instance.state)
+            pending = instance.pending.map { Pending(commandId: $0.commandId, type: $0.type, deadline: $0.deadline, dueAt: $0.dueAt) }
+        }
+    }
+
+    struct Pending: Encodable {
+        let commandId: String
+        let type: String
+        let deadline: String?
+        let dueAt: String?
+        enum CodingKeys: String, CodingKey { case commandId = "command_id", type, deadline, dueAt = "due_at" }
+    }
 }
 
 struct HistoryBody: Encodable {
