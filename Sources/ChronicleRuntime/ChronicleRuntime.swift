@@ -113,66 +113,44 @@ public final class ChronicleRuntime: Service, Sendable {
         self.bus = bus
         var subscriptions: [Subscription] = []
         var ownerships: [SubscriptionOwnership] = []
-        func runner(_ consumer: any EventConsumer, _ kind: SubscriptionStatus.Kind, _ store: any EventStore) -> SubscriptionRunner {
-            SubscriptionRunner(consumer, kind: kind, store: store, configuration: configuration.subscriptions, logger: logger)
-        }
+        let backend: any SubscriptionBackend
         switch configuration.backend {
         case .sqlite(let path, let sqliteConfiguration):
-            let database = try SQLiteDatabase(path: path, configuration: sqliteConfiguration)
-            let store = SQLiteEventStore(database: database)
-            let checkpoints = SQLiteCheckpointStore(database: database)
-            (self.store, self.checkpoints, queries, postgres, sqlite) = (store, checkpoints, database, nil, database)
-            snapshots = SQLiteSnapshotStore(database: database)
-            // Subscriptions woken by one append read the new events once, together.
-            let reads = SharedLogReads(store)
-            for module in modules {
-                for model in module.readModels {
-                    let projection = Self.projection(model, on: database)
-                    subscriptions.append(
-                        Subscription(module: module.name, runner: runner(projection, .projection, reads), projection: projection, model: model))
-                }
-                for reactor in module.reactors(ModuleContext(store: store, logger: logger)) {
-                    let consumer = Self.consumer(reactor, checkpoints: checkpoints)
-                    subscriptions.append(Subscription(module: module.name, runner: runner(consumer, .reactor, reads), projection: nil))
-                }
-                for manager in module.processManagers {
-                    let consumer = Self.consumer(manager, SQLiteSubscriptionStorage(database: database), bus, configuration.clock, logger)
-                    subscriptions.append(
-                        Subscription(module: module.name, runner: runner(consumer, .processManager, reads), projection: nil, processes: consumer))
-                }
-            }
+            let sqlite = SQLiteBackend(try SQLiteDatabase(path: path, configuration: sqliteConfiguration))
+            (backend, postgres, self.sqlite) = (sqlite, nil, sqlite.database)
         case .postgres(let database):
-            let store = PostgresEventStore(database: database)
-            (self.store, checkpoints, queries, postgres, sqlite) = (store, PostgresCheckpointStore(database: database), database, (database, store), nil)
-            snapshots = PostgresSnapshotStore(database: database)
-            let reads = SharedLogReads(store)
-            // Every write of a subscription checks this process still owns it (its fence).
-            func owned(_ runner: SubscriptionRunner, _ fence: SubscriptionFence) {
+            let postgres = PostgresBackend(database)
+            (backend, self.postgres, sqlite) = (postgres, (database, postgres.eventStore), nil)
+        }
+        (store, checkpoints, queries, snapshots) = (backend.store, backend.checkpoints, backend.queries, backend.snapshots)
+        // Subscriptions woken by one append read the new events once, together.
+        let reads = SharedLogReads(backend.store)
+        func add(
+            _ module: any ApplicationModule, _ kind: SubscriptionStatus.Kind, fence: SubscriptionFence?,
+            projection: (any Projection)? = nil, model: (any SQLReadModel)? = nil, processes: (any ProcessInspecting)? = nil,
+            _ consumer: any EventConsumer
+        ) {
+            let runner = SubscriptionRunner(consumer, kind: kind, store: reads, configuration: configuration.subscriptions, logger: logger)
+            subscriptions.append(Subscription(module: module.name, runner: runner, projection: projection, processes: processes, model: model))
+            // On PostgreSQL every write of a subscription checks this process still owns it (its fence).
+            if let fence, case .postgres(let database) = configuration.backend {
                 ownerships.append(SubscriptionOwnership(runner: runner, fence: fence, database: database, logger: logger))
             }
-            for module in modules {
-                for model in module.readModels {
-                    let fence = SubscriptionFence(name: model.name)
-                    let projection = Self.projection(model, on: database, fence: fence)
-                    let projectionRunner = runner(projection, .projection, reads)
-                    subscriptions.append(Subscription(module: module.name, runner: projectionRunner, projection: projection, model: model))
-                    owned(projectionRunner, fence)
-                }
-                for reactor in module.reactors(ModuleContext(store: store, logger: logger)) {
-                    let fence = SubscriptionFence(name: reactor.name)
-                    let consumer = Self.consumer(reactor, checkpoints: PostgresCheckpointStore(database: database, fence: fence))
-                    let reactorRunner = runner(consumer, .reactor, reads)
-                    subscriptions.append(Subscription(module: module.name, runner: reactorRunner, projection: nil))
-                    owned(reactorRunner, fence)
-                }
-                for manager in module.processManagers {
-                    let fence = SubscriptionFence(name: manager.name)
-                    let storage = PostgresSubscriptionStorage(database: database, fence: fence)
-                    let consumer = Self.consumer(manager, storage, bus, configuration.clock, logger)
-                    let managerRunner = runner(consumer, .processManager, reads)
-                    subscriptions.append(Subscription(module: module.name, runner: managerRunner, projection: nil, processes: consumer))
-                    owned(managerRunner, fence)
-                }
+        }
+        for module in modules {
+            for model in module.readModels {
+                let writes = backend.writes(of: model.name)
+                let projection = Self.projection(model, writes.storage)
+                add(module, .projection, fence: writes.fence, projection: projection, model: model, projection)
+            }
+            for reactor in module.reactors(ModuleContext(store: backend.store, logger: logger)) {
+                let writes = backend.writes(of: reactor.name)
+                add(module, .reactor, fence: writes.fence, Self.consumer(reactor, checkpoints: writes.checkpoints))
+            }
+            for manager in module.processManagers {
+                let writes = backend.writes(of: manager.name)
+                let consumer = Self.consumer(manager, writes.storage, bus, configuration.clock, logger)
+                add(module, .processManager, fence: writes.fence, processes: consumer, consumer)
             }
         }
         self.subscriptions = subscriptions
@@ -196,12 +174,8 @@ public final class ChronicleRuntime: Service, Sendable {
     }
 
     // Generic, so that a module's `any SQLReadModel` and `any Reactor` open into the concrete types.
-    private static func projection(_ model: some SQLReadModel, on database: SQLiteDatabase) -> any Projection {
-        SQLiteProjection(model, database: database)
-    }
-
-    private static func projection(_ model: some SQLReadModel, on database: PostgresDatabase, fence: SubscriptionFence) -> any Projection {
-        PostgresProjection(model, database: database, fence: fence)
+    private static func projection(_ model: some SQLReadModel, _ storage: any SubscriptionStorage) -> any Projection {
+        SQLProjection(model, storage: storage)
     }
 
     private static func consumer(_ reactor: some Reactor, checkpoints: any CheckpointStore) -> any EventConsumer {
