@@ -54,11 +54,6 @@ public struct PizzaModule: ApplicationModule {
     public static func stream(_ id: String) throws -> StreamName {
         try StreamName(category: PizzaOrder.category, id: id)
     }
-
-    /// Reads an order request to the letter of the contract (see ``OrderRequest/read(_:)``).
-    public static func request(_ fields: [String: JSONValue]) throws(OrderShapeError) -> OrderRequest {
-        try OrderRequest.read(fields)
-    }
 }
 
 /// Tells the courier about each order out for delivery: a message whose id is derived from the event,

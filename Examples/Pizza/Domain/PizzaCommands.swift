@@ -12,6 +12,9 @@ public struct PlacePizzaOrder: NamedCommand {
     public let orderId: String
     public let request: OrderRequest
 
+    /// The order `orderId` (a lowercased UUID) of `request`.
+    public init(orderId: String, request: OrderRequest) { (self.orderId, self.request) = (orderId, request) }
+
     public init(from decoder: any Decoder) throws {
         let fields = try CommandBusError.fields(of: decoder, for: Self.typeName)
         guard case .string(let id)? = fields["order_id"], let order = UUID(text: id) else {

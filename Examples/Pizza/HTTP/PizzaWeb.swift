@@ -32,12 +32,13 @@ public struct PizzaWeb: HTTPModule {
             JSONBody.response(.ok, ["sauces": menu.sauces, "cheeses": menu.cheeses, "main_toppings": menu.mainToppings, "extra_toppings": menu.extraToppings])
         }
         routes.post("/pizza/orders") { request, context in
-            var fields = try await JSONBody.object(of: request, context: context)
-            do throws(OrderShapeError) { _ = try PizzaModule.request(fields) } catch { throw APIError.badRequest(error.description) }
+            let fields = try await JSONBody.object(of: request, context: context)
             let order = UUID().lowercasedString
-            fields["order_id"] = .string(order)
-            fields.removeValue(forKey: "command_id")
-            guard case .accepted(_, _, let position?) = try await runtime.bus.send(try CommandEnvelope(type: PlacePizzaOrder.typeName, fields: fields)) else {
+            let place: PlacePizzaOrder
+            do throws(OrderShapeError) { place = PlacePizzaOrder(orderId: order, request: try OrderRequest.read(fields)) } catch {
+                throw APIError.badRequest(error.description)
+            }
+            guard case .accepted(_, _, let position?) = try await runtime.bus.send(place) else {
                 throw APIError(.conflict, "the order could not be stored")
             }
             return JSONBody.response(.accepted, OrderPlaced(orderId: order, position: position.rawValue))
