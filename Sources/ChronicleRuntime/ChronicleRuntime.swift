@@ -92,9 +92,8 @@ public final class ChronicleRuntime: Service, Sendable {
     /// Every subscription: each module's read models, then its reactors, module by module.
     public let subscriptions: [Subscription]
     private let ownerships: [SubscriptionOwnership]
-    let postgres: (database: PostgresDatabase, store: PostgresEventStore)?
-    /// The SQLite database, on SQLite.
-    let sqlite: SQLiteDatabase?
+    /// The database, whichever it is.
+    let backend: any RuntimeBackend
     /// Rebuilds under way and read models built as of past positions.
     let replays = Replays()
     private let preparation = Mutex<Task<Void, any Error>?>(nil)
@@ -113,15 +112,12 @@ public final class ChronicleRuntime: Service, Sendable {
         self.bus = bus
         var subscriptions: [Subscription] = []
         var ownerships: [SubscriptionOwnership] = []
-        let backend: any SubscriptionBackend
-        switch configuration.backend {
-        case .sqlite(let path, let sqliteConfiguration):
-            let sqlite = SQLiteBackend(try SQLiteDatabase(path: path, configuration: sqliteConfiguration))
-            (backend, postgres, self.sqlite) = (sqlite, nil, sqlite.database)
-        case .postgres(let database):
-            let postgres = PostgresBackend(database)
-            (backend, self.postgres, sqlite) = (postgres, (database, postgres.eventStore), nil)
-        }
+        let backend: any RuntimeBackend =
+            switch configuration.backend {
+            case .sqlite(let path, let sqliteConfiguration): SQLiteBackend(try SQLiteDatabase(path: path, configuration: sqliteConfiguration))
+            case .postgres(let database): PostgresBackend(database)
+            }
+        self.backend = backend
         (store, checkpoints, queries, snapshots) = (backend.store, backend.checkpoints, backend.queries, backend.snapshots)
         // Subscriptions woken by one append read the new events once, together.
         let reads = SharedLogReads(backend.store)
@@ -132,10 +128,8 @@ public final class ChronicleRuntime: Service, Sendable {
         ) {
             let runner = SubscriptionRunner(consumer, kind: kind, store: reads, configuration: configuration.subscriptions, logger: logger)
             subscriptions.append(Subscription(module: module.name, runner: runner, projection: projection, processes: processes, model: model))
-            // On PostgreSQL every write of a subscription checks this process still owns it (its fence).
-            if let fence, case .postgres(let database) = configuration.backend {
-                ownerships.append(SubscriptionOwnership(runner: runner, fence: fence, database: database, logger: logger))
-            }
+            // Where subscriptions are owned (PostgreSQL), every write of one checks this process still owns it.
+            if let fence, let ownership = backend.ownership(of: runner, fence: fence, logger: logger) { ownerships.append(ownership) }
         }
         for module in modules {
             for model in module.readModels {
@@ -228,14 +222,7 @@ public final class ChronicleRuntime: Service, Sendable {
 
     private func prepareOnce() async throws {
         do {
-            if let database = postgres?.database {
-                do {
-                    try await database.migrate()
-                } catch {
-                    let reason = await database.diagnose() ?? "\(error)"
-                    throw EventStoreError.unavailable("cannot use PostgreSQL at \(database.endpoint): \(reason)")
-                }
-            }
+            try await backend.prepare()
             for case let projection? in subscriptions.map(\.projection) { try await projection.prepare() }
             for case let processes? in subscriptions.map(\.processes) { try await processes.prepare() }
             await sweepScratch()
@@ -252,11 +239,7 @@ public final class ChronicleRuntime: Service, Sendable {
             try await self.prepare()
             _ = try await self.store.headPosition()
         }
-        if let database = postgres?.database {
-            try await database.withDeadline(.seconds(3), check)
-        } else {
-            try await check()
-        }
+        try await backend.ready(check)
     }
 
     /// Prepares the database, then runs until graceful shutdown or cancellation: every subscription this
@@ -271,12 +254,13 @@ public final class ChronicleRuntime: Service, Sendable {
 
     private func runSubscriptions() async {
         await withTaskGroup(of: Void.self) { group in
-            if let postgres { group.addTask { await postgres.store.listen() } }
+            let listener = backend.listener
+            if let listener { group.addTask { await listener() } }
             guard configuration.runsSubscriptions else {
                 for runner in runners { runner.markStandby() }
                 // With nothing else to run (SQLite) the service must still not end: a service that returns
                 // would shut the whole process down.
-                if postgres == nil { group.addTask { await Self.waitForCancellation() } }
+                if listener == nil { group.addTask { await Self.waitForCancellation() } }
                 return
             }
             if ownerships.isEmpty {

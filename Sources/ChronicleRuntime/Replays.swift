@@ -190,12 +190,7 @@ extension ChronicleRuntime {
     /// Runs `body` with a replica that will replace the live read model `model` when promoted, named so
     /// that a sweep at start-up knows it is this live process's (``sweepScratch()``).
     private func withReplica(rebuilding model: any SQLReadModel, _ body: (any ReadModelReplica) async throws -> Void) async throws {
-        if let sqlite {
-            try await body(try SQLiteReplica(rebuilding: model, in: sqlite, path: Scratch.rebuildPath(of: sqlite.path, model: model.name)))
-            return
-        }
-        guard let postgres else { throw EventStoreError.storage("no database to rebuild in") }
-        try await PostgresReplica.building(model, in: postgres.database) { try await body($0) }
+        try await backend.withReplica(rebuilding: model, body)
     }
 
     /// Removes the scratch that processes killed while building left behind: rebuild files beside the
@@ -203,17 +198,7 @@ extension ChronicleRuntime {
     /// PostgreSQL) replica schemas no live session holds. Run once as the runtime prepares.
     func sweepScratch() async {
         var swept = Scratch.sweep(folder: FileManager.default.temporaryDirectory.path, prefix: Scratch.pointInTimePrefix)
-        if let sqlite {
-            let url = URL(fileURLWithPath: sqlite.path)
-            swept += Scratch.sweep(folder: url.deletingLastPathComponent().path, prefix: url.lastPathComponent + ".rebuild-")
-        }
-        if let postgres {
-            do {
-                swept += try await PostgresReplica.sweep(in: postgres.database)
-            } catch {
-                logger.warning("could not sweep abandoned replica schemas", metadata: ["error": "\(error)"])
-            }
-        }
+        swept += await backend.sweepScratch(logger: logger)
         if !swept.isEmpty {
             logger.notice("removed scratch left by processes that ended while building", metadata: ["removed": "\(swept.joined(separator: ", "))"])
         }
@@ -338,16 +323,11 @@ extension ChronicleRuntime {
             configuration.runsSubscriptions
             ? "this process does not own \(name) now"
             : "this process runs no subscriptions (started with --no-workers), so it does not run \(name)"
-        guard let postgres else {
-            return "\(here): pause or resume it in the process that runs it (a `chronicle serve` without --no-workers on the same file)"
-        }
-        let owner = try? await postgres.database.rows(
-            SQLStatement("SELECT owner, CAST(acquired_at AS TEXT) AS since FROM subscription_owners WHERE name = ?", [.text(name)])
-        ).first
-        guard let owner, let process = owner["owner"]?.text else {
+        if let elsewhere = backend.runsElsewhereHint { return "\(here): \(elsewhere)" }
+        guard let (process, since) = await backend.owner(of: name) else {
             return "\(here), and no worker has owned it yet: start `chronicle worker`"
         }
-        return "\(here): its owner is worker \(process) (since \(owner["since"]?.text ?? "?")); pause or resume it there"
+        return "\(here): its owner is worker \(process) (since \(since)); pause or resume it there"
     }
 }
 
