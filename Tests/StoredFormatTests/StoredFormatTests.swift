@@ -25,12 +25,14 @@ import TodoDomain
         try #require(Bundle.module.url(forResource: "Corpus/\(name)", withExtension: "sqlite"), "the corpus \(name) is not bundled")
     }
 
+    /// The rows `sql` selects from a copy of the corpus `name`: the corpus is a WAL database, and tests
+    /// running side by side that open the one bundled file read-only can find it locked (SQLITE_BUSY) while
+    /// another sets up its shared memory.
     static func rows(_ name: String, _ sql: String) throws -> [Row] {
-        let queue = try DatabaseQueue(
-            path: try corpus(name).path,
-            configuration: {
-                var c = Configuration(); c.readonly = true; return c
-            }())
+        let directory = try TemporaryDirectory()
+        let path = directory.path("corpus.sqlite")
+        try FileManager.default.copyItem(at: try corpus(name), to: URL(fileURLWithPath: path))
+        let queue = try DatabaseQueue(path: path)
         return try queue.read { try Row.fetchAll($0, sql: sql) }
     }
 

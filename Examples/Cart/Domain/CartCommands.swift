@@ -7,36 +7,25 @@ import Foundation
 /// `AddCartItem {cart_id, product_id, quantity}`.
 public struct AddCartItem: NamedCommand {
     public static let typeName = "AddCartItem"
-    public let productId: String
-    public let quantity: Int
-    public let cartId: String
-
-    public init(from decoder: any Decoder) throws {
-        let fields = try CartFields(decoder, Self.typeName)
-        (productId, quantity, cartId) = (try fields.id("product_id"), try fields.quantity(), try fields.id("cart_id"))
-    }
+    @Field<CartID> public var productId: String
+    @Field<Quantity> public var quantity: Int
+    @Field<CartID> public var cartId: String
+    enum CodingKeys: String, CodingKey { case productId = "product_id", quantity, cartId = "cart_id" }
 }
 
 /// `RemoveCartItem {cart_id, product_id}`.
 public struct RemoveCartItem: NamedCommand {
     public static let typeName = "RemoveCartItem"
-    public let productId: String
-    public let cartId: String
-
-    public init(from decoder: any Decoder) throws {
-        let fields = try CartFields(decoder, Self.typeName)
-        (productId, cartId) = (try fields.id("product_id"), try fields.id("cart_id"))
-    }
+    @Field<CartID> public var productId: String
+    @Field<CartID> public var cartId: String
+    enum CodingKeys: String, CodingKey { case productId = "product_id", cartId = "cart_id" }
 }
 
 /// `CheckOutCart {cart_id}`.
 public struct CheckOutCart: NamedCommand {
     public static let typeName = "CheckOutCart"
-    public let cartId: String
-
-    public init(from decoder: any Decoder) throws {
-        cartId = try CartFields(decoder, Self.typeName).id("cart_id")
-    }
+    @Field<CartID> public var cartId: String
+    enum CodingKeys: String, CodingKey { case cartId = "cart_id" }
 }
 
 extension Cart {
@@ -49,23 +38,19 @@ extension Cart {
     }
 }
 
-/// A cart command's fields: ids of 1 to 64 letters, digits, `_ - .`; a quantity from 1 to 1,000.
-struct CartFields {
-    let type: String
-    let fields: [String: JSONValue]
-
-    init(_ decoder: any Decoder, _ type: String) throws {
-        (self.type, fields) = (type, try CommandBusError.fields(of: decoder, for: type))
-    }
-
-    func id(_ key: String) throws(CommandBusError) -> String {
-        guard case .string(let id)? = fields[key], id.isShortIdentifier else { throw .malformed(type: type, reason: "\(key) must be 1 to 64 letters, digits, _, - or .") }
+/// A cart's or a product's id: 1 to 64 letters, digits, `_ - .`.
+public enum CartID: FieldRule {
+    public static func read(_ field: String, _ value: JSONValue?) throws(CommandFieldError) -> String {
+        guard case .string(let id)? = value, id.isShortIdentifier else { throw CommandFieldError("\(field) must be 1 to 64 letters, digits, _, - or .") }
         return id
     }
+}
 
-    func quantity() throws(CommandBusError) -> Int {
-        guard case .number(let n)? = fields["quantity"], n == n.rounded(), (1...1000).contains(n) else {
-            throw .malformed(type: type, reason: "quantity must be a whole number from 1 to 1000")
+/// A quantity: a whole number from 1 to 1,000.
+public enum Quantity: FieldRule {
+    public static func read(_ field: String, _ value: JSONValue?) throws(CommandFieldError) -> Int {
+        guard case .number(let n)? = value, n == n.rounded(), (1...1000).contains(n) else {
+            throw CommandFieldError("\(field) must be a whole number from 1 to 1000")
         }
         return Int(n)
     }

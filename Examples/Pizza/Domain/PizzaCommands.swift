@@ -33,50 +33,47 @@ public protocol OrderStep: NamedCommand, Encodable {
     init(orderId: String)
 }
 
-extension OrderStep {
-    public init(from decoder: any Decoder) throws {
-        guard case .object(let fields)? = try? JSONValue(from: decoder), case .string(let id)? = fields["order_id"] else {
-            throw CommandBusError.malformed(type: Self.typeName, reason: "order_id is missing")
-        }
-        self.init(orderId: id)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: OrderStepKeys.self)
-        try container.encode(orderId, forKey: .orderId)
-    }
-}
-
-private enum OrderStepKeys: String, CodingKey { case orderId = "order_id" }
-
 public struct ValidatePizzaOrder: OrderStep {
     public static let typeName = "ValidatePizzaOrder"
-    public let orderId: String
+    @Field<StepOrderID> public var orderId: String
+    enum CodingKeys: String, CodingKey { case orderId = "order_id" }
     public init(orderId: String) { self.orderId = orderId }
 }
 
 public struct StartPizzaAssembly: OrderStep {
     public static let typeName = "StartPizzaAssembly"
-    public let orderId: String
+    @Field<StepOrderID> public var orderId: String
+    enum CodingKeys: String, CodingKey { case orderId = "order_id" }
     public init(orderId: String) { self.orderId = orderId }
 }
 
 public struct StartPizzaBaking: OrderStep {
     public static let typeName = "StartPizzaBaking"
-    public let orderId: String
+    @Field<StepOrderID> public var orderId: String
+    enum CodingKeys: String, CodingKey { case orderId = "order_id" }
     public init(orderId: String) { self.orderId = orderId }
 }
 
 public struct SendPizzaOutForDelivery: OrderStep {
     public static let typeName = "SendPizzaOutForDelivery"
-    public let orderId: String
+    @Field<StepOrderID> public var orderId: String
+    enum CodingKeys: String, CodingKey { case orderId = "order_id" }
     public init(orderId: String) { self.orderId = orderId }
 }
 
 public struct ConfirmPizzaDelivery: OrderStep {
     public static let typeName = "ConfirmPizzaDelivery"
-    public let orderId: String
+    @Field<StepOrderID> public var orderId: String
+    enum CodingKeys: String, CodingKey { case orderId = "order_id" }
     public init(orderId: String) { self.orderId = orderId }
+}
+
+/// A kitchen step's order: any string (its stream says whether it is an order).
+public enum StepOrderID: FieldRule {
+    public static func read(_ field: String, _ value: JSONValue?) throws(CommandFieldError) -> String {
+        guard case .string(let id)? = value else { throw CommandFieldError("\(field) is missing") }
+        return id
+    }
 }
 
 extension OrderRequest {

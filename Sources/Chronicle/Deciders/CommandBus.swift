@@ -207,6 +207,7 @@ extension CommandBusError {
     static func reason(_ error: any Error) -> String {
         // A command's own decoding may say what is wrong in its own words.
         if case .malformed(_, let reason)? = error as? CommandBusError { return reason }
+        if let refused = error as? CommandFieldError { return refused.description }
         /// A Swift type in JSON's words.
         func json(_ type: Any.Type) -> String {
             let name = String(describing: type)

@@ -59,3 +59,24 @@ import Testing
         #expect(String(decoding: try codec.encode(.itemAdded(product: "socks", quantity: 2)).data, as: UTF8.self) == #"{"product_id":"socks","quantity":2}"#)
     }
 }
+
+/// The cart's commands read their bodies in the contract's words, fields in the contract's order.
+@Suite struct CartCommandTests {
+    func refusal<C: NamedCommand>(_ type: C.Type, _ body: String) -> String? {
+        do {
+            _ = try JSONDecoder().decode(C.self, from: Data(body.utf8))
+            return nil
+        } catch {
+            return (error as? CommandFieldError)?.description ?? "\(error)"
+        }
+    }
+
+    @Test func eachFieldIsRefusedInTheContractsWords() {
+        #expect(refusal(AddCartItem.self, #"{"cart_id": "c"}"#) == "product_id must be 1 to 64 letters, digits, _, - or .")
+        #expect(refusal(AddCartItem.self, #"{"product_id": "p", "quantity": 1.5, "cart_id": "c"}"#) == "quantity must be a whole number from 1 to 1000")
+        #expect(refusal(AddCartItem.self, #"{"product_id": "p", "quantity": 1001}"#) == "quantity must be a whole number from 1 to 1000")
+        #expect(refusal(AddCartItem.self, #"{"product_id": "p", "quantity": 2}"#) == "cart_id must be 1 to 64 letters, digits, _, - or .")
+        #expect(refusal(CheckOutCart.self, #"{"cart_id": ""}"#) == "cart_id must be 1 to 64 letters, digits, _, - or .")
+        #expect(refusal(RemoveCartItem.self, #"{"product_id": "p", "cart_id": "c"}"#) == nil)
+    }
+}
