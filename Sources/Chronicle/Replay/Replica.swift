@@ -48,9 +48,9 @@ public enum ReplicaError: Error, Equatable, CustomStringConvertible {
 }
 
 /// How far a replay has come: events read out of those to read, the rate and the time left.
-public struct ReplayProgress: Sendable, Hashable, Encodable {
+public struct ReplayProgress: Sendable, Hashable {
     /// What the replay is doing.
-    public enum Phase: String, Sendable, Hashable, Encodable {
+    public enum Phase: String, Sendable, Hashable {
         /// Reading the log into the replica.
         case building
         /// Swapping the replica in.
@@ -89,9 +89,6 @@ public struct ReplayProgress: Sendable, Hashable, Encodable {
         self.error = error
     }
 
-    enum CodingKeys: String, CodingKey {
-        case name, phase, done, total, eventsPerSecond = "events_per_second", secondsLeft = "seconds_left", error
-    }
 }
 
 /// Drives replicas over the log.

@@ -36,7 +36,7 @@ struct AdminRoutes {
                 if status.state == .standby { status.checkpoint = try await checkpoints.checkpoint(for: runner.name) }
                 var row = SubscriptionBody(status, head: head, eventsPerSecond: monitor.eventsPerSecond(runner.name))
                 if let processes = processes[runner.name] { row.openInstances = try? await processes.openCount() }
-                row.rebuild = runtime.rebuildProgress(of: runner.name)
+                row.rebuild = runtime.rebuildProgress(of: runner.name).map(RebuildBody.init)
                 rows.append(row)
             }
             return JSONBody.response(.ok, SubscriptionsBody(head: head.rawValue, subscriptions: rows))
@@ -314,7 +314,7 @@ struct SubscriptionBody: Encodable {
     /// How many processes are open, for a process manager.
     var openInstances: Int?
     /// The rebuild under way (or the last one), for a read model.
-    var rebuild: ReplayProgress?
+    var rebuild: RebuildBody?
 
     init(_ status: SubscriptionStatus, head: GlobalPosition, eventsPerSecond: Double) {
         name = status.name
@@ -350,5 +350,26 @@ struct SubscriptionBody: Encodable {
         try c.encode(fault, forKey: .fault)
         if kind == SubscriptionStatus.Kind.processManager.rawValue { try c.encode(openInstances, forKey: .openInstances) }
         if kind == SubscriptionStatus.Kind.projection.rawValue { try c.encode(rebuild, forKey: .rebuild) }
+    }
+}
+
+/// A rebuild's progress as the console shows it: `{"name", "phase", "done", "total", "events_per_second",
+/// "seconds_left", "error"}`.
+struct RebuildBody: Encodable {
+    let name: String
+    let phase: String
+    let done: Int64
+    let total: Int64
+    let eventsPerSecond: Double
+    let secondsLeft: Double?
+    let error: String?
+
+    init(_ progress: ReplayProgress) {
+        (name, phase, done, total) = (progress.name, progress.phase.rawValue, progress.done, progress.total)
+        (eventsPerSecond, secondsLeft, error) = (progress.eventsPerSecond, progress.secondsLeft, progress.error)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, phase, done, total, eventsPerSecond = "events_per_second", secondsLeft = "seconds_left", error
     }
 }
