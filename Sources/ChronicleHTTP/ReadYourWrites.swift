@@ -54,7 +54,7 @@ extension ChronicleRuntime {
         let name = try readModelName(of: query)
         let after = try request.position("after")
         if request.uri.queryParameters.get("as_of") == nil { try await catchUp(readModel: name, after: after) }
-        guard let module = modules.first(where: { $0.readModels.contains { $0.name == name } }) else { return try await queries.rows(query) }
-        return try await queries(for: request, module: module.name).rows(query)
+        guard let module = subscription(named: name)?.module else { return try await queries.rows(query) }
+        return try await queries(for: request, module: module).rows(query)
     }
 }

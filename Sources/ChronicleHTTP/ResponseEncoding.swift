@@ -12,7 +12,8 @@ enum ResponseEncoding {
     }
 }
 
-/// A value being built: filled once by whoever encodes into it.
+/// A value being built: filled once by whoever encodes into it. An object's members and an array's
+/// elements are kept in the slot itself and grown in place, so a body of n members costs O(n).
 private final class Slot: Encodable {
     enum Value {
         case empty
@@ -24,11 +25,15 @@ private final class Slot: Encodable {
         case string(String)
         /// A value JSONEncoder writes its own way (Decimal, Date, URL, Data).
         case leaf(any Encodable)
-        case array([Slot])
-        case object([String: Slot])
+        /// ``elements``.
+        case array
+        /// ``members``.
+        case object
     }
 
     var value = Value.empty
+    private(set) var elements: [Slot] = []
+    private(set) var members: [String: Slot] = [:]
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
@@ -41,38 +46,36 @@ private final class Slot: Encodable {
         case .double(let d): try c.encode(d)
         case .string(let s): try c.encode(s)
         case .leaf(let leaf): try c.encode(Leaf(value: leaf))
-        case .array(let slots): try c.encode(slots)
-        case .object(let slots): try c.encode(slots)
+        case .array: try c.encode(elements)
+        case .object: try c.encode(members)
         }
     }
 
-    /// The slot's object, made one if it is not yet.
+    /// The slot, made an object if it is not one yet.
     func object() -> Slot {
-        if case .object = value {} else { value = .object([:]) }
+        if case .object = value {} else { (value, members) = (.object, [:]) }
+        return self
+    }
+
+    /// The slot, made an (empty) array.
+    func array() -> Slot {
+        (value, elements) = (.array, [])
         return self
     }
 
     func child(_ key: String) -> Slot {
         let slot = Slot()
-        if case .object(var slots) = value {
-            slots[key] = slot
-            value = .object(slots)
-        }
+        members[key] = slot
         return slot
     }
 
     func appended() -> Slot {
         let slot = Slot()
-        if case .array(var slots) = value {
-            slots.append(slot)
-            value = .array(slots)
-        }
+        elements.append(slot)
         return slot
     }
 
-    var count: Int {
-        if case .array(let slots) = value { slots.count } else { 0 }
-    }
+    var count: Int { elements.count }
 
     private struct Leaf: Encodable {
         let value: any Encodable
@@ -93,7 +96,7 @@ private struct TreeEncoder: Encoder {
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .array = slot.value {} else { slot.value = .array([]) }
+        if case .array = slot.value {} else { _ = slot.array() }
         return Unkeyed(slot: slot, codingPath: codingPath)
     }
 
@@ -153,9 +156,7 @@ private struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let child = slot.child(key.stringValue)
-        child.value = .array([])
-        return Unkeyed(slot: child, codingPath: codingPath + [key])
+        Unkeyed(slot: slot.child(key.stringValue).array(), codingPath: codingPath + [key])
     }
 
     mutating func superEncoder() -> any Encoder { TreeEncoder(slot: slot.child("super"), codingPath: codingPath) }
@@ -175,9 +176,7 @@ private struct Unkeyed: UnkeyedEncodingContainer {
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let child = slot.appended()
-        child.value = .array([])
-        return Unkeyed(slot: child, codingPath: codingPath)
+        Unkeyed(slot: slot.appended().array(), codingPath: codingPath)
     }
 
     mutating func superEncoder() -> any Encoder { TreeEncoder(slot: slot.appended(), codingPath: codingPath) }

@@ -195,7 +195,7 @@ public final class ChronicleRuntime: Service, Sendable {
     /// - Throws: ``ConfigurationError`` when no module registered one (or several, and the query names none).
     public func readModelName<Model, Row>(of query: ReadModelQuery<Model, Row>) throws -> String {
         if let name = query.readModel { return name }
-        let found = modules.flatMap(\.readModels).filter { $0 is Model }
+        let found = subscriptions.compactMap(\.model).filter { $0 is Model }
         guard found.count == 1 else {
             throw ConfigurationError(
                 description: "a query of \(Model.self) needs one read model of that type; \(found.count) are registered\(found.isEmpty ? "" : ": name it in the query")")

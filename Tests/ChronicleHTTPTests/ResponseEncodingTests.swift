@@ -43,4 +43,14 @@ import Testing
         #expect(try ResponseEncoding.encode([1, 2, 3]) == Data("[1,2,3]".utf8))
         #expect(try ResponseEncoding.encode(["k": "v"]) == Data(#"{"k":"v"}"#.utf8))
     }
+
+    /// A response as large as a stored body may be (an event's data, up to 1 MiB: some 100,000 members or
+    /// elements) is built in linear time — the tree once copied its members on every insert.
+    @Test func aBodyWithAHundredThousandMembersIsWrittenWhole() throws {
+        var object: [String: JSONValue] = [:]
+        for i in 0..<100_000 { object["k\(i)"] = .number(Double(i)) }
+        let array = (0..<100_000).map { JSONValue.string("v\($0)") }
+        let body = JSONValue.object(["object": .object(object), "array": .array(array)])
+        #expect(try ResponseEncoding.encode(body) == (try StoredJSON.encode(body)))
+    }
 }

@@ -62,8 +62,16 @@ public struct JSONEventCodec<Event: CodableEvent>: EventCodec {
         let type = String(decoding: whole[2..<close], as: UTF8.self)
         var body = whole[(close + 2)..<(whole.count - 1)]
         let wrapper = Array(#"{"_0":"#.utf8)
-        if body.starts(with: wrapper), (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?.count == 1 {
-            body = body[(body.startIndex + wrapper.count)..<(body.endIndex - 1)]
+        if body.starts(with: wrapper) {
+            // Whether `_0` is the case's only value is the case's shape: parsed once per type, then known.
+            let single =
+                unlabeled.withLock { $0[type] }
+                ?? {
+                    let single = (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?.count == 1
+                    unlabeled.withLock { $0[type] = single }
+                    return single
+                }()
+            if single { body = body[(body.startIndex + wrapper.count)..<(body.endIndex - 1)] }
         }
         return EncodedEvent(type: type, schemaVersion: schemaVersion, data: Data(body))
     }
