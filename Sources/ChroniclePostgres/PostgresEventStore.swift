@@ -17,7 +17,7 @@ public final class PostgresEventStore: EventStore {
     /// Raised after each append of this process, and on each notification from others (``listen()``).
     public let appendSignal = PositionSignal()
     private let now: @Sendable () -> Date
-    private let queue = WorkQueue<PendingPostgresAppend>()
+    private let appends = GroupCommit<PendingPostgresAppend, PostgresAppendOutcome>(maxBatch: 256)
     private let commits = Atomic<Int>(0)
     /// The notification channel appends announce `<schema>:<last position>` on.
     public static let channel = "chronicle_events"
@@ -40,12 +40,8 @@ public final class PostgresEventStore: EventStore {
         -> AppendResult
     {
         try AppendRules.validate(events, to: stream)
-        let outcome = try await withCheckedThrowingContinuation { continuation in
-            // The first append to find no writer at work writes, in a task of its own (never cancelled
-            // half-way by its caller), until the queue is empty.
-            if queue.enqueue(PendingPostgresAppend(events: events, stream: stream, expected: expected, answer: continuation)) {
-                Task { await self.writeQueuedAppends() }
-            }
+        let outcome = try await appends.submit(PendingPostgresAppend(events: events, stream: stream, expected: expected)) { batch in
+            try await self.commit(batch)
         }
         switch outcome.kind {
         case "appended":
@@ -65,26 +61,17 @@ public final class PostgresEventStore: EventStore {
     /// appends under concurrency).
     public var appendCommits: Int { commits.load(ordering: .relaxed) }
 
-    /// The most appends one statement takes.
-    static let maxAppendsPerCommit = 256
-
-    private func writeQueuedAppends() async {
-        while let batch = queue.next(upTo: Self.maxAppendsPerCommit) {
-            do {
-                let outcomes = try await write(batch)
-                guard outcomes.count == batch.count else {
-                    throw EventStoreError.storage("chronicle_append_all answered \(outcomes.count) of \(batch.count) appends")
-                }
-                commits.add(1, ordering: .relaxed)
-                if let last = outcomes.filter({ $0.kind == "appended" }).map(\.last).max() {
-                    appendSignal.announce(GlobalPosition(rawValue: last))
-                }
-                for (request, outcome) in zip(batch, outcomes) { request.answer.resume(returning: outcome) }
-            } catch {
-                // The statement did not commit: nothing of the batch is stored.
-                for request in batch { request.answer.resume(throwing: error) }
-            }
+    /// Writes `batch` in one statement and announces what it appended.
+    private func commit(_ batch: [PendingPostgresAppend]) async throws -> [Result<PostgresAppendOutcome, any Error>] {
+        let outcomes = try await write(batch)
+        guard outcomes.count == batch.count else {
+            throw EventStoreError.storage("chronicle_append_all answered \(outcomes.count) of \(batch.count) appends")
         }
+        commits.add(1, ordering: .relaxed)
+        if let last = outcomes.filter({ $0.kind == "appended" }).map(\.last).max() {
+            appendSignal.announce(GlobalPosition(rawValue: last))
+        }
+        return outcomes.map { .success($0) }
     }
 
     /// Writes `batch` with one call of `chronicle_append_all`; answers each append's outcome, in order.
@@ -336,7 +323,6 @@ struct PendingPostgresAppend: Sendable {
     let events: [NewEvent]
     let stream: StreamName
     let expected: ExpectedVersion
-    let answer: CheckedContinuation<PostgresAppendOutcome, any Error>
 }
 
 /// What `chronicle_append_all` answered for one append: `appended` (its new version and positions),

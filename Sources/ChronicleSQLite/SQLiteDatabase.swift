@@ -45,7 +45,7 @@ public final class SQLiteDatabase: Sendable {
     public let synchronous: Configuration.Synchronous
     /// The file's path.
     public let path: String
-    private let rebuildableWrites = WorkQueue<PendingWrite>()
+    private let rebuildableWrites = GroupCommit<PendingWrite, any Sendable>(maxBatch: 64)
     private let rebuildableCommitCount = Atomic<Int>(0)
     private let rebuildableWriteCount = Atomic<Int>(0)
 
@@ -117,57 +117,36 @@ public final class SQLiteDatabase: Sendable {
     }
 
     private func writeTogether<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (answer: CheckedContinuation<T, any Error>) in
-            let write = PendingWrite(
-                run: { db in
-                    let value = try body(db)
-                    return { answer.resume(returning: value) }
-                },
-                fail: { answer.resume(throwing: $0) })
-            // The first write to find no writer at work writes, in a task of its own, until none is left.
-            if rebuildableWrites.enqueue(write) { Task { await self.writeQueuedTogether() } }
-        }
+        let value = try await rebuildableWrites.submit(PendingWrite(run: body)) { batch in try await self.commitTogether(batch) }
+        guard let value = value as? T else { throw EventStoreError.storage("a write answered a \(type(of: value)), not a \(T.self)") }
+        return value
     }
 
-    private func writeQueuedTogether() async {
-        while let batch = rebuildableWrites.next(upTo: Self.maxWritesPerCommit) {
-            do {
-                let outcomes = try await transaction(relaxed: true) { db in
-                    var outcomes: [Result<@Sendable () -> Void, any Error>] = []
-                    for write in batch {
-                        do {
-                            var deliver: (@Sendable () -> Void)?
-                            try db.inSavepoint {
-                                deliver = try write.run(db)
-                                return .commit
-                            }
-                            outcomes.append(deliver.map { .success($0) } ?? .failure(EventStoreError.storage("a write produced no result")))
-                        } catch {
-                            // SQLite may have rolled the whole transaction back (a full disk, I/O): then
-                            // nothing of the batch can commit. Otherwise the failure is this write's alone.
-                            guard db.isInsideTransaction else { throw error }
-                            outcomes.append(.failure((error as? DatabaseError).map(Self.mapped) ?? error))
-                        }
+    /// Writes `batch` in one transaction: each write in a savepoint of its own.
+    private func commitTogether(_ batch: [PendingWrite]) async throws -> [Result<any Sendable, any Error>] {
+        let outcomes = try await transaction(relaxed: true) { db in
+            var outcomes: [Result<any Sendable, any Error>] = []
+            for write in batch {
+                do {
+                    var value: (any Sendable)?
+                    try db.inSavepoint {
+                        value = try write.run(db)
+                        return .commit
                     }
-                    return outcomes
+                    outcomes.append(value.map { .success($0) } ?? .failure(EventStoreError.storage("a write produced no result")))
+                } catch {
+                    // SQLite may have rolled the whole transaction back (a full disk, I/O): then nothing
+                    // of the batch can commit. Otherwise the failure is this write's alone.
+                    guard db.isInsideTransaction else { throw error }
+                    outcomes.append(.failure((error as? DatabaseError).map(Self.mapped) ?? error))
                 }
-                rebuildableCommitCount.add(1, ordering: .relaxed)
-                rebuildableWriteCount.add(batch.count, ordering: .relaxed)
-                for (write, outcome) in zip(batch, outcomes) {
-                    switch outcome {
-                    case .success(let deliver): deliver()
-                    case .failure(let error): write.fail(error)
-                    }
-                }
-            } catch {
-                // The shared transaction did not commit: none of the batch is written.
-                for write in batch { write.fail(error) }
             }
+            return outcomes
         }
+        rebuildableCommitCount.add(1, ordering: .relaxed)
+        rebuildableWriteCount.add(batch.count, ordering: .relaxed)
+        return outcomes
     }
-
-    /// The most rebuildable writes one transaction takes.
-    static let maxWritesPerCommit = 64
 
     /// Transactions that have written rebuildable writes, and the writes they held (for tests and the
     /// benchmark: under load, several read models' batches share each transaction).
@@ -265,6 +244,5 @@ public final class SQLiteDatabase: Sendable {
 /// A rebuildable write waiting for the next shared transaction: `run` writes and returns what delivers
 /// its answer once the transaction has committed; `fail` answers an error.
 private struct PendingWrite: Sendable {
-    let run: @Sendable (Database) throws -> @Sendable () -> Void
-    let fail: @Sendable (any Error) -> Void
+    let run: @Sendable (Database) throws -> any Sendable
 }

@@ -13,7 +13,7 @@ public final class SQLiteEventStore: EventStore {
     /// Raised after each append through this instance (other processes are found by polling).
     public let appendSignal = PositionSignal()
     private let now: @Sendable () -> Date
-    private let queue = WorkQueue<PendingAppend>()
+    private let appends = GroupCommit<PendingAppend, AppendResult>(maxBatch: 256)
     private let commits = Atomic<Int>(0)
 
     /// A store on `database`; `now` stamps `recordedAt`.
@@ -36,57 +36,44 @@ public final class SQLiteEventStore: EventStore {
     {
         try AppendRules.validate(events, to: stream)
         let recordedAt = Int64((now().timeIntervalSince1970 * 1000).rounded())
-        return try await withCheckedThrowingContinuation { continuation in
-            let request = PendingAppend(events: events, stream: stream, expected: expected, recordedAt: recordedAt, answer: continuation)
-            // The first append to find no writer at work writes, in a task of its own (never cancelled
-            // half-way by its caller), until the queue is empty.
-            if queue.enqueue(request) { Task { await self.writeQueuedAppends() } }
-        }
+        let request = PendingAppend(events: events, stream: stream, expected: expected, recordedAt: recordedAt)
+        return try await appends.submit(request) { batch in try await self.commit(batch) }
     }
 
     /// How many transactions have written appends (for tests and metrics: group commit makes it smaller
     /// than the number of appends under concurrency).
     public var appendCommits: Int { commits.load(ordering: .relaxed) }
 
-    private func writeQueuedAppends() async {
-        while let batch = queue.next(upTo: Self.maxAppendsPerCommit) {
-            do {
-                let outcomes = try await database.write { db in
-                    var head = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0
-                    return try batch.map { request -> Result<AppendResult, any Error> in
-                        do {
-                            var result: AppendResult?
-                            try db.inSavepoint {
-                                result = try Self.write(request, after: head, db)
-                                return .commit
-                            }
-                            guard let result else { throw EventStoreError.storage("an append produced no result") }
-                            if !result.wasAlreadyStored { head = result.lastPosition.rawValue }
-                            return .success(result)
-                        } catch let error as DatabaseError {
-                            // SQLite failed under the statement (a full disk, I/O): it may have rolled the
-                            // whole transaction back, so the whole batch fails, mapped as any write is
-                            // (a full disk is `unavailable`, to retry).
-                            throw error
-                        } catch {
-                            // The append's own refusal (a conflict, a reused id): its neighbours go on.
-                            return .failure(error)
-                        }
+    /// Writes `batch` in one transaction: each append in a savepoint of its own.
+    private func commit(_ batch: [PendingAppend]) async throws -> [Result<AppendResult, any Error>] {
+        let outcomes = try await database.write { db in
+            var head = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) FROM events") ?? 0
+            return try batch.map { request -> Result<AppendResult, any Error> in
+                do {
+                    var result: AppendResult?
+                    try db.inSavepoint {
+                        result = try Self.write(request, after: head, db)
+                        return .commit
                     }
+                    guard let result else { throw EventStoreError.storage("an append produced no result") }
+                    if !result.wasAlreadyStored { head = result.lastPosition.rawValue }
+                    return .success(result)
+                } catch let error as DatabaseError {
+                    // SQLite failed under the statement (a full disk, I/O): it may have rolled the whole
+                    // transaction back, so the whole batch fails, mapped as any write is (a full disk is
+                    // `unavailable`, to retry).
+                    throw error
+                } catch {
+                    // The append's own refusal (a conflict, a reused id): its neighbours go on.
+                    return .failure(error)
                 }
-                commits.add(1, ordering: .relaxed)
-                let written = outcomes.compactMap { try? $0.get() }.filter { !$0.wasAlreadyStored }.map(\.lastPosition)
-                if let last = written.max() { appendSignal.announce(last) }
-                for (request, outcome) in zip(batch, outcomes) { request.answer.resume(with: outcome) }
-            } catch {
-                // The shared transaction did not commit: nothing of the batch is stored.
-                for request in batch { request.answer.resume(throwing: error) }
             }
         }
+        commits.add(1, ordering: .relaxed)
+        let written = outcomes.compactMap { try? $0.get() }.filter { !$0.wasAlreadyStored }.map(\.lastPosition)
+        if let last = written.max() { appendSignal.announce(last) }
+        return outcomes
     }
-
-    /// The most appends one transaction takes.
-    static let maxAppendsPerCommit = 256
 
     /// Writes one append inside the shared transaction, the log's head being `head`.
     static func write(_ request: PendingAppend, after head: Int64, _ db: Database) throws -> AppendResult {
@@ -239,5 +226,4 @@ struct PendingAppend: Sendable {
     let stream: StreamName
     let expected: ExpectedVersion
     let recordedAt: Int64
-    let answer: CheckedContinuation<AppendResult, any Error>
 }

@@ -37,3 +37,46 @@ public final class WorkQueue<Item: Sendable>: Sendable {
         }
     }
 }
+
+/// Group commit: requests handed in by many tasks are written together, one batch per commit, and each
+/// request is answered once the commit that holds it has been made. Everything handed in while one batch
+/// is written goes into the next. The one implementation behind every store's appends and SQLite's
+/// projection writes.
+public final class GroupCommit<Request: Sendable, Answer: Sendable>: Sendable {
+    /// Writes one batch in one commit: each request's own outcome, in order (one request's failure is
+    /// its own), or a thrown error when the commit was not made — then every request of the batch fails
+    /// with it, nothing of the batch being stored.
+    public typealias Write = @Sendable ([Request]) async throws -> [Result<Answer, any Error>]
+
+    private let queue = WorkQueue<(request: Request, answer: CheckedContinuation<Answer, any Error>)>()
+    /// The most requests one commit takes.
+    public let maxBatch: Int
+
+    /// Group commits of at most `maxBatch` requests each.
+    public init(maxBatch: Int) {
+        self.maxBatch = maxBatch
+    }
+
+    /// Hands `request` in and waits for its answer. The first request to find no batch being written
+    /// writes with `write`, in a task of its own (never cancelled half-way by its caller), batch after
+    /// batch until none is left; the others wait for it.
+    public func submit(_ request: Request, write: @escaping Write) async throws -> Answer {
+        try await withCheckedThrowingContinuation { answer in
+            if queue.enqueue((request, answer)) { Task { await self.work(write) } }
+        }
+    }
+
+    private func work(_ write: Write) async {
+        while let batch = queue.next(upTo: maxBatch) {
+            do {
+                let outcomes = try await write(batch.map(\.request))
+                guard outcomes.count == batch.count else {
+                    throw EventStoreError.storage("a group commit answered \(outcomes.count) of \(batch.count) requests")
+                }
+                for (item, outcome) in zip(batch, outcomes) { item.answer.resume(with: outcome) }
+            } catch {
+                for item in batch { item.answer.resume(throwing: error) }
+            }
+        }
+    }
+}
