@@ -47,10 +47,7 @@ enum Counter: Decider {
 /// A read model in SQL (the same statements run on SQLite and PostgreSQL): each counter's total.
 struct CounterTotals: SQLReadModel {
     let name = "counter_totals"
-    var createStatements: [SQLStatement] {
-        [SQLStatement("CREATE TABLE IF NOT EXISTS counter_totals (counter TEXT PRIMARY KEY, total BIGINT NOT NULL)")]
-    }
-    var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS counter_totals")] }
+    let tables = [SQLTable("counter_totals", "counter TEXT PRIMARY KEY, total BIGINT NOT NULL")]
 
     func statements(for event: RecordedEvent) throws -> [SQLStatement] {
         guard event.stream.category == "counter" else { return [] }

@@ -87,7 +87,7 @@ public enum ChronicleServer {
             processes: Dictionary(uniqueKeysWithValues: runtime.subscriptions.compactMap { s in s.processes.map { (s.name, $0) } }),
             reverts: runtime.reverts, runtime: runtime
         ).register(on: routes)
-        CommandRoutes(bus: runtime.bus).register(on: routes)
+        CommandRoutes(bus: runtime.bus, creating: Set(modules.flatMap(\.creatingCommands).map { $0.typeName })).register(on: routes)
         for module in modules { module.addRoutes(to: routes, runtime: runtime) }
 
         // Every GET route answers HEAD too.

@@ -10,22 +10,25 @@ import Hummingbird
 /// 404; a body that is not this command: 400.
 struct CommandRoutes {
     let bus: CommandBus
+    /// The names of the commands answered `201` (``HTTPModule/creatingCommands``).
+    let creating: Set<String>
 
     func register(on routes: RouteTable) {
         routes.post("/commands/:type") { request, context in
             let type = context.parameters.get("type") ?? ""
             guard bus.exposes(type) else { return JSONBody.error(.notFound, CommandBusError.unknownType(String(type.prefix(80))).description) }
             let fields = try await JSONBody.object(of: request, context: context)
-            return try await bus.respond(to: type, fields: fields)
+            return try await bus.respond(to: type, fields: fields, creates: creating.contains(type))
         }
     }
 }
 
 extension CommandBus {
-    /// Sends the command `type` with `fields` (an optional `command_id` among them) and answers as `POST /commands/:type` does: 200 (201 for a command that creates)
-    /// with `{"position", "events", "stream_version"}`, 422 `{"error"}` when rejected, 404 for an unknown
-    /// type, 400 for a body that is not the command. For a module's own routes that take commands.
-    public func respond(to type: String, fields: [String: JSONValue]) async throws -> Response {
+    /// Sends the command `type` with `fields` (an optional `command_id` among them) and answers as
+    /// `POST /commands/:type` does: 200 (201 when `creates`) with `{"position", "events",
+    /// "stream_version"}`, 422 `{"error"}` when rejected, 404 for an unknown type, 400 for a body that is
+    /// not the command. For a module's own routes that take commands.
+    public func respond(to type: String, fields: [String: JSONValue], creates: Bool = false) async throws -> Response {
         let answer: CommandAnswer
         do {
             answer = try await send(try CommandEnvelope(type: type, fields: fields))
@@ -36,7 +39,7 @@ extension CommandBus {
             case .typeRegisteredTwice: throw error
             }
         }
-        return answer.response(creates: creates(type))
+        return answer.response(creates: creates)
     }
 }
 

@@ -21,10 +21,15 @@ public protocol HTTPModule: Sendable {
     func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime)
     /// The module's static pages; nil (the default): none.
     var pages: StaticPages? { get }
+    /// The commands whose acceptance creates something (an account, an order): `POST /commands/:type`
+    /// answers them `201`, every other accepted command `200`. An HTTP policy, so the web side's, not
+    /// the bus's. None by default.
+    var creatingCommands: [any NamedCommand.Type] { get }
 }
 
 extension HTTPModule {
     public var pages: StaticPages? { nil }
+    public var creatingCommands: [any NamedCommand.Type] { [] }
     /// The module's name (its application's).
     public var name: String { application.name }
 }

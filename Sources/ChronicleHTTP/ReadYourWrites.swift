@@ -1,5 +1,6 @@
 import Chronicle
 import ChronicleRuntime
+import Foundation
 import HTTPTypes
 import Hummingbird
 
@@ -24,7 +25,7 @@ extension ChronicleRuntime {
 extension ChronicleRuntime {
     /// Where a query of `module` reads: its live read models, or with `?as_of=` (a position, or an
     /// ISO 8601 time: the position of the last event recorded by then) its read models as they were
-    /// when the log ended there (``queries(asOf:module:)``). 400 for a malformed value or a position
+    /// when the log ended there (``ReadModelReplays/queries(asOf:module:)``). 400 for a malformed value or a position
     /// beyond the log's head, as `?after=` answers.
     public func queries(for request: Request, module: String) async throws -> any SQLQuerying {
         guard let raw = request.uri.queryParameters.get("as_of") else { return queries }
@@ -32,12 +33,12 @@ extension ChronicleRuntime {
         if let value = Int64(raw), value >= 0 {
             position = GlobalPosition(rawValue: value)
         } else if let time = SQLTimestamp(iso8601: String(raw)) {
-            position = try await self.position(at: time.date)
+            position = try await store.position(at: time.date)
         } else {
             throw APIError.badRequest("as_of must be a position (a whole number from 0) or a time in ISO 8601 UTC, like 2026-11-30T10:00:00Z")
         }
         do {
-            return try await queries(asOf: position, module: module)
+            return try await replays.queries(asOf: position, module: module)
         } catch let error as ReplayRequestError {
             throw APIError.badRequest(error.description)
         } catch let error as ReplicaError {
@@ -56,5 +57,37 @@ extension ChronicleRuntime {
         if request.uri.queryParameters.get("as_of") == nil { try await catchUp(readModel: name, after: after) }
         guard let module = subscription(named: name)?.module else { return try await queries.rows(query) }
         return try await queries(for: request, module: module).rows(query)
+    }
+}
+
+/// A point in one stream's history, as a query asks for it: `?version=N` (the stream as it was at its
+/// version N) and `?at=<ISO 8601 UTC>` (as it was when that time ended), for
+/// `CommandHandler.state(of:asOfVersion:recordedBy:)`. Both nil: now.
+public struct StreamPointInTime: Sendable, Equatable {
+    /// `?version=`.
+    public var version: StreamVersion?
+    /// `?at=`, inclusive of the last digit given: `…T10:00:00Z` covers the whole second, `….123Z` its
+    /// millisecond (the event browser shows times to the millisecond).
+    public var recordedBy: Date?
+
+    /// Whether the query asks for now.
+    public var isNow: Bool { version == nil && recordedBy == nil }
+
+    /// The point `request` asks for; 400 for a version that is not a whole number or a time that is not
+    /// ISO 8601 UTC.
+    public init(_ request: Request) throws {
+        if let raw = request.uri.queryParameters.get("version") {
+            guard let n = StreamVersion(raw), n >= 0 else { throw APIError.badRequest("version must be a whole number") }
+            version = n
+        }
+        if let raw = request.uri.queryParameters.get("at") {
+            guard let time = SQLTimestamp(iso8601: String(raw)) else {
+                throw APIError.badRequest("at must be a time in ISO 8601 UTC, like 2026-11-30T10:00:00Z")
+            }
+            let digits = raw.split(separator: ".").dropFirst().first.map { $0.prefix { $0.isNumber }.count } ?? 0
+            var unit: Int64 = 0
+            for _ in min(digits, 6)..<6 { unit = unit * 10 + 9 }  // 10^(6 - digits) - 1 microseconds
+            recordedBy = SQLTimestamp(microsecondsSince1970: time.microsecondsSince1970 + unit).date
+        }
     }
 }

@@ -93,7 +93,9 @@ public struct HostContext: Sendable {
 
     /// A mailbox at `path` for a role whose reactors run (its folder checked first: an operator's error
     /// naming `flag` otherwise); a sink that drops everything for a one-off, which runs no reactor.
-    public func mailbox(at path: String, role what: String, flag: String, today: @escaping @Sendable () -> String) throws -> any MailSink {
+    public func mailbox(
+        at path: String, role what: String, flag: String, today: @escaping @Sendable () -> String = FileMailbox.utcToday
+    ) throws -> any MailSink {
         guard runsReactors else { return DiscardingMailSink() }
         return try FileMailbox(path: try checkedFilePath(path, role: what, flag: flag), today: today)
     }

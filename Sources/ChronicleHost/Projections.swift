@@ -38,7 +38,7 @@ struct Projections<App: HostedApplication>: AsyncParsableCommand {
             let last = try await storage.withOneOffRuntime(of: App.self, options, label: "chronicle.projections") { runtime in
                 let shown = LastShown()
                 do {
-                    try await runtime.rebuild(name) { progress in
+                    try await runtime.replays.rebuild(name) { progress in
                         // A terminal sees one line redrawn; a pipe a line per second at most.
                         guard shown.due(terminal: terminal) || progress.phase != .building else { return }
                         let line = "\(progress.bar)  \(progress.phase.rawValue)"
@@ -51,7 +51,7 @@ struct Projections<App: HostedApplication>: AsyncParsableCommand {
                             + (runtime.subscriptions.contains { $0.model != nil }
                                 ? "; read models: " + runtime.subscriptions.filter { $0.model != nil }.map(\.name).joined(separator: ", ") : ""))
                 }
-                return runtime.rebuildProgress(of: name)
+                return runtime.replays.rebuildProgress(of: name)
             }
             if terminal { CommandOutput.line("") }
             let seconds =

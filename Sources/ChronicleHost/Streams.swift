@@ -1,5 +1,6 @@
 import ArgumentParser
 import Chronicle
+import ChronicleHTTP
 import ChronicleRuntime
 import Foundation
 import Logging
@@ -42,7 +43,7 @@ struct Streams<App: HostedApplication>: AsyncParsableCommand {
                     throw usageFailure(error.description)
                 }
             }
-            try CommandOutput.json(outcome)
+            try CommandOutput.json(RevertBody(outcome))
             if !outcome.reverted { throw ExitCode(1) }
         }
     }

@@ -95,7 +95,8 @@ public final class ChronicleRuntime: Service, Sendable {
     /// The database, whichever it is.
     let backend: any RuntimeBackend
     /// Rebuilds under way and read models built as of past positions.
-    let replays = Replays()
+    /// Rebuilds of its read models and builds of them at past positions.
+    public let replays: ReadModelReplays
     private let preparation = Mutex<Task<Void, any Error>?>(nil)
     let logger: Logger
 
@@ -149,6 +150,7 @@ public final class ChronicleRuntime: Service, Sendable {
         }
         self.subscriptions = subscriptions
         self.ownerships = ownerships
+        replays = ReadModelReplays(store: backend.store, backend: backend, subscriptions: subscriptions, modules: modules, logger: logger)
         try Self.checkNames(subscriptions)
         for module in modules { try module.registerCommands(on: bus, runtime: self) }
         try Self.checkCommands(of: modules, on: bus)
@@ -225,7 +227,7 @@ public final class ChronicleRuntime: Service, Sendable {
             try await backend.prepare()
             for case let projection? in subscriptions.map(\.projection) { try await projection.prepare() }
             for case let processes? in subscriptions.map(\.processes) { try await processes.prepare() }
-            await sweepScratch()
+            await replays.sweepScratch()
         } catch {
             preparation.withLock { $0 = nil }
             throw error

@@ -54,6 +54,12 @@ public final class FileMailbox: MailSink {
         }
     }
 
+    /// Today's date in UTC, `YYYY-MM-DD`.
+    @Sendable public static func utcToday() -> String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC") ?? .current, from: Date())
+        return String(format: "%04d-%02d-%02d", c.year ?? 1970, c.month ?? 1, c.day ?? 1)
+    }
+
     /// The mailbox file.
     public let path: String
     private let today: @Sendable () -> String
@@ -61,8 +67,11 @@ public final class FileMailbox: MailSink {
     /// What this process knows the file holds, and how far it has read it.
     private let known = Mutex<(delivered: [UUID: String], offset: UInt64)>(([:], 0))
 
-    /// Opens (or creates) the mailbox at `path`; `today` gives the delivery date.
-    public init(path: String, today: @escaping @Sendable () -> String, logger: Logger = Logger(label: "chronicle.mail")) throws {
+    /// Opens (or creates) the mailbox at `path`; `today` gives the delivery date (by default today's date
+    /// in UTC, `YYYY-MM-DD`).
+    public init(
+        path: String, today: @escaping @Sendable () -> String = FileMailbox.utcToday, logger: Logger = Logger(label: "chronicle.mail")
+    ) throws {
         self.path = path
         self.today = today
         self.logger = logger

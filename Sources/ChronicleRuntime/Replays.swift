@@ -2,11 +2,12 @@ import Chronicle
 import ChroniclePostgres
 import ChronicleSQLite
 import Foundation
+import Logging
 import Synchronization
 
-/// What the runtime keeps of replays: the progress of each rebuild under way (or last finished), and the
-/// read models built as of past positions (the last few, reused by later queries at the same position).
-final class Replays: Sendable {
+/// What replays keep: the progress of each rebuild under way (or last finished), and the read models
+/// built as of past positions (the last few, reused by later queries at the same position).
+final class ReplayRecords: Sendable {
     private struct State {
         var rebuilds: [String: ReplayProgress] = [:]
         var running: Set<String> = []
@@ -179,18 +180,33 @@ public enum ReplayRequestError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-extension ChronicleRuntime {
-    /// The read model of the subscription `name`.
-    private func readModel(_ name: String) throws(ReplayRequestError) -> any SQLReadModel {
-        guard let subscription = subscription(named: name) else { throw .unknownReadModel(name) }
-        guard let model = subscription.model else { throw .notAReadModel(name) }
-        return model
+/// Replays of a runtime's read models, and only of them: rebuilding one without downtime, and building
+/// them as they were at a past position (the time slider, `?as_of=`). Runs read-model statements only:
+/// no reactor, no process manager, no command. One per runtime (``ChronicleRuntime/replays``).
+public final class ReadModelReplays: Sendable {
+    private let store: any EventStore
+    private let backend: any RuntimeBackend
+    /// Each subscription's read model by the subscription's name (nil for a reactor or process manager).
+    private let subscriptions: [String: (any SQLReadModel)?]
+    /// Each module's read models by the module's name.
+    private let modules: [String: [any SQLReadModel]]
+    private let logger: Logger
+    private let records = ReplayRecords()
+
+    init(
+        store: any EventStore, backend: any RuntimeBackend, subscriptions: [ChronicleRuntime.Subscription], modules: [any ApplicationModule],
+        logger: Logger
+    ) {
+        (self.store, self.backend, self.logger) = (store, backend, logger)
+        self.subscriptions = Dictionary(subscriptions.map { ($0.name, $0.model) }, uniquingKeysWith: { first, _ in first })
+        self.modules = Dictionary(modules.map { ($0.name, $0.readModels) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// Runs `body` with a replica that will replace the live read model `model` when promoted, named so
-    /// that a sweep at start-up knows it is this live process's (``sweepScratch()``).
-    private func withReplica(rebuilding model: any SQLReadModel, _ body: (any ReadModelReplica) async throws -> Void) async throws {
-        try await backend.withReplica(rebuilding: model, body)
+    /// The read model of the subscription `name`.
+    private func readModel(_ name: String) throws(ReplayRequestError) -> any SQLReadModel {
+        guard let subscription = subscriptions[name] else { throw .unknownReadModel(name) }
+        guard let model = subscription else { throw .notAReadModel(name) }
+        return model
     }
 
     /// Removes the scratch that processes killed while building left behind: rebuild files beside the
@@ -212,14 +228,15 @@ extension ChronicleRuntime {
     /// `report` hears the progress after each page; ``rebuildProgress(of:)`` shows it too.
     public func rebuild(_ name: String, report: @escaping @Sendable (ReplayProgress) -> Void = { _ in }) async throws {
         let model = try readModel(name)
+        let (replays, backend, store) = (records, backend, store)
         guard replays.begin(name) else { throw ReplayRequestError.alreadyRebuilding(name) }
         defer { replays.end(name) }
-        let replays = self.replays
         let total = try await store.headPosition().rawValue
         replays.record(ReplayProgress(name: name, phase: .building, done: 0, total: total, eventsPerSecond: 0), for: name)
         do {
             try await replays.rebuildPermits.run {
-                try await withReplica(rebuilding: model) { replica in
+                // Named so that a sweep at start-up knows it is this live process's (``sweepScratch()``).
+                try await backend.withReplica(rebuilding: model) { replica in
                     try await Replay.rebuild(replica, from: store) { progress in
                         replays.record(progress, for: name)
                         report(progress)
@@ -243,15 +260,15 @@ extension ChronicleRuntime {
     ///   rebuild already under way.
     public func startRebuild(_ name: String) throws(ReplayRequestError) {
         _ = try readModel(name)
-        if replays.progress(of: name).map({ $0.phase == .building || $0.phase == .swapping }) == true {
+        if records.progress(of: name).map({ $0.phase == .building || $0.phase == .swapping }) == true {
             throw .alreadyRebuilding(name)
         }
-        replays.record(ReplayProgress(name: name, phase: .building, done: 0, total: 0, eventsPerSecond: 0), for: name)
+        records.record(ReplayProgress(name: name, phase: .building, done: 0, total: 0, eventsPerSecond: 0), for: name)
         Task { try? await self.rebuild(name) }
     }
 
     /// The progress of the rebuild of `name` under way, or of the last one this process ran.
-    public func rebuildProgress(of name: String) -> ReplayProgress? { replays.progress(of: name) }
+    public func rebuildProgress(of name: String) -> ReplayProgress? { records.progress(of: name) }
 
     /// The read models of `module` as they were when the log ended at `position`, to query with the
     /// module's own queries: built from the start of the log into a scratch SQLite file (whatever the
@@ -259,8 +276,8 @@ extension ChronicleRuntime {
     /// only: no reactor, no process manager, no command.
     /// - Throws: ``ReplayRequestError/beyondHead(position:head:)`` for a position the log has not reached.
     public func queries(asOf position: GlobalPosition, module name: String) async throws -> any SQLQuerying {
-        guard let module = modules.first(where: { $0.name == name }) else { throw ReplayRequestError.unknownModule(name) }
-        return try await queries(asOf: position, readModels: module.readModels)
+        guard let models = modules[name] else { throw ReplayRequestError.unknownModule(name) }
+        return try await queries(asOf: position, readModels: models)
     }
 
     /// The read models `models` as they were when the log ended at `position` (see
@@ -269,7 +286,8 @@ extension ChronicleRuntime {
         let head = try await store.headPosition()
         guard position <= head else { throw ReplayRequestError.beyondHead(position: position, head: head) }
         let names = models.map(\.name).joined(separator: ",")
-        let (store, permits) = (self.store, replays.pointInTimePermits)
+        let (store, replays) = (self.store, records)
+        let permits = replays.pointInTimePermits
         let key = names + "@\(position.rawValue)"
         let build = replays.pointInTime(key, models: names, position: position) { nearest in
             try await permits.run {
@@ -296,22 +314,6 @@ extension ChronicleRuntime {
             replays.forget(key)
             throw error
         }
-    }
-}
-
-extension ChronicleRuntime {
-    /// The position of the last event recorded at or before `time` (``GlobalPosition/start`` when none
-    /// was): a binary search over the log, one event read per step. Recorded times follow positions
-    /// (each store stamps a commit as it makes it); where a clock stepped back, the answer is one of the
-    /// positions around that time.
-    public func position(at time: Date) async throws -> GlobalPosition {
-        var (low, high) = (Int64(0), try await store.headPosition().rawValue)
-        while low < high {
-            let middle = low + (high - low + 1) / 2
-            guard let event = try await store.readAll(after: GlobalPosition(rawValue: middle - 1), limit: 1).first else { break }
-            if event.recordedAt <= time { low = middle } else { high = middle - 1 }
-        }
-        return GlobalPosition(rawValue: low)
     }
 }
 

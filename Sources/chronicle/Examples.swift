@@ -50,10 +50,10 @@ struct ExampleOptions: ParsableArguments {
     var courier: String?
 
     func mailbox(_ host: HostContext) throws -> any MailSink {
-        try host.mailbox(at: mailbox ?? host.defaultFile("mailbox"), role: "the mailbox", flag: "--mailbox", today: TodoModule.utcToday)
+        try host.mailbox(at: mailbox ?? host.defaultFile("mailbox"), role: "the mailbox", flag: "--mailbox")
     }
 
     func courier(_ host: HostContext) throws -> any MailSink {
-        try host.mailbox(at: courier ?? host.defaultFile("courier"), role: "the courier's file", flag: "--courier", today: TodoModule.utcToday)
+        try host.mailbox(at: courier ?? host.defaultFile("courier"), role: "the courier's file", flag: "--courier")
     }
 }

@@ -14,9 +14,9 @@ struct AddToTill: NamedCommand {
     /// A bus with `AddToTill {till_id, amount}` routed to a till handler on `store`.
     private func bus(_ store: InMemoryEventStore) throws -> CommandBus {
         let bus = CommandBus()
-        try bus.register(AddToTill.self, handler: CommandHandler<Till, Till.Codec>(store: store, codec: Till.Codec())) { command throws(CommandBusError) in
-            guard let stream = try? StreamName(category: "till", id: command.tillId) else { throw .malformed(type: "AddToTill", reason: "till_id") }
-            return (.add(command.amount), stream)
+        // An id that names no stream throws from the route: the bus answers it as a malformed command.
+        try bus.register(AddToTill.self, handler: CommandHandler<Till, Till.Codec>(store: store, codec: Till.Codec())) {
+            (.add($0.amount), try StreamName(category: "till", id: $0.tillId))
         }
         return bus
     }
@@ -44,6 +44,23 @@ struct AddToTill: NamedCommand {
             await #expect(throws: CommandBusError.self, "\(body)") {
                 _ = try await bus.send(CommandEnvelope(type: "AddToTill", body: Data(body.utf8)))
             }
+        }
+        #expect(try await store.headPosition() == .start)
+    }
+
+    @Test func anErrorThrownByTheRouteIsAMalformedCommandNamingIt() async throws {
+        let store = InMemoryEventStore()
+        let bus = try bus(store)
+        let tooLong = String(repeating: "x", count: 300)
+        for id in ["", tooLong] {
+            do {
+                _ = try await bus.send(add(id, 5))
+                Issue.record("an id naming no stream was accepted")
+            } catch let CommandBusError.malformed(type, reason) {
+                #expect(type == "AddToTill")
+                #expect(reason.contains("invalid stream name"), "\(reason)")
+            }
+            await #expect(throws: CommandBusError.self) { _ = try await bus.send(AddToTill(tillId: id, amount: 5)) }
         }
         #expect(try await store.headPosition() == .start)
     }

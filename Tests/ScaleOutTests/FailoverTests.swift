@@ -25,7 +25,7 @@ struct FailoverTests {
                     directory: directory, name: "worker\(n)")
             }
             // This process only appends and reads: it runs no subscription.
-            let todo = TodoModule(mailSink: try FileMailbox(path: mailbox, today: TodoModule.utcToday))
+            let todo = TodoModule(mailSink: try FileMailbox(path: mailbox))
             let runtime = try ChronicleRuntime(configuration: .init(backend: .postgres(database)), modules: [todo])
             try await runtime.prepare()
             let commands = todo.commands(runtime)

@@ -9,12 +9,7 @@ public struct AccountBalances: CategoryReadModel {
 
     public init() {}
 
-    // NOTE: read-model tables are rebuilt from the log, so their shape may change freely.
-    public var createStatements: [SQLStatement] {
-        [SQLStatement("CREATE TABLE IF NOT EXISTS bank_balances (account_id TEXT PRIMARY KEY, balance DECIMAL NOT NULL)")]
-    }
-
-    public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS bank_balances")] }
+    public let tables = [SQLTable("bank_balances", "account_id TEXT PRIMARY KEY, balance DECIMAL NOT NULL")]
 
     public func statements(for event: Account.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
         let id = SQLValue.text(recorded.stream.id)

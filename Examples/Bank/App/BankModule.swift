@@ -33,58 +33,33 @@ public struct BankModule: ApplicationModule {
         let policy = snapshotEvery.map { SnapshotPolicy<Account.State>(every: $0, schemaVersion: 1) } ?? Account.snapshotPolicy
         let accounts = CommandHandler<Account, AccountEventCodec>(
             store: runtime.store, codec: AccountEventCodec(), snapshots: runtime.snapshots, snapshotPolicy: policy)
-        try bus.register(CreateAccount.self, creates: true, handler: accounts) { command throws(CommandBusError) in
-            (.open, try Self.account(command.accountId, for: CreateAccount.self))
-        }
-        try bus.register(DepositMoney.self, handler: accounts) { command throws(CommandBusError) in
-            (.deposit(command.amount), try Self.account(command.accountId, for: DepositMoney.self))
-        }
-        try bus.register(WithdrawMoney.self, handler: accounts) { command throws(CommandBusError) in
-            (.withdraw(command.amount), try Self.account(command.accountId, for: WithdrawMoney.self))
-        }
+        try bus.register(CreateAccount.self, handler: accounts) { (.open, try Self.stream(of: $0.accountId)) }
+        try bus.register(DepositMoney.self, handler: accounts) { (.deposit($0.amount), try Self.stream(of: $0.accountId)) }
+        try bus.register(WithdrawMoney.self, handler: accounts) { (.withdraw($0.amount), try Self.stream(of: $0.accountId)) }
         // A transfer's money, sent by its process only.
-        try bus.register(DebitAccount.self, exposed: false, handler: accounts) { command throws(CommandBusError) in
-            (.withdraw(command.amount, transfer: command.transferId), try Self.account(command.accountId, for: DebitAccount.self))
+        try bus.register(DebitAccount.self, exposed: false, handler: accounts) {
+            (.withdraw($0.amount, transfer: $0.transferId), try Self.stream(of: $0.accountId))
         }
-        try bus.register(CreditAccount.self, exposed: false, handler: accounts) { command throws(CommandBusError) in
-            (.deposit(command.amount, transfer: command.transferId), try Self.account(command.accountId, for: CreditAccount.self))
+        try bus.register(CreditAccount.self, exposed: false, handler: accounts) {
+            (.deposit($0.amount, transfer: $0.transferId), try Self.stream(of: $0.accountId))
         }
 
         runtime.reverts.register(category: Account.category, Reverter<Account, AccountEventCodec>(store: runtime.store, codec: AccountEventCodec()))
 
         let transfers = CommandHandler<Transfer, TransferEventCodec>(store: runtime.store, codec: TransferEventCodec())
-        try bus.register(TransferMoney.self, handler: transfers) { command throws(CommandBusError) in
-            (.request(from: command.from, to: command.to, amount: command.amount), try Self.transferStream(command.transferId))
-        }
+        @Sendable func transfer(_ id: String) throws -> StreamName { try StreamName(category: Transfer.category, id: id) }
+        try bus.register(TransferMoney.self, handler: transfers) { (.request(from: $0.from, to: $0.to, amount: $0.amount), try transfer($0.transferId)) }
         // The transfer's steps, sent by its process only.
         func step<Step: TransferStep>(_ type: Step.Type) throws {
-            try bus.register(Step.self, exposed: false, handler: transfers) { command throws(CommandBusError) in
-                (command.command, try Self.transferStream(command.transferId))
-            }
+            try bus.register(Step.self, exposed: false, handler: transfers) { ($0.command, try transfer($0.transferId)) }
         }
-        try step(CompleteTransfer.self)
-        try step(DeclineTransfer.self)
-        try step(RefuseTransferCredit.self)
-        try step(RefundTransfer.self)
-        try step(TimeOutTransfer.self)
-    }
-
-    /// The stream of the account `id` (a well-formed id always names one).
-    static func account<C: NamedCommand>(_ id: String, for command: C.Type) throws(CommandBusError) -> StreamName {
-        do { return try stream(of: id) } catch { throw .malformed(type: C.typeName, reason: "account_id must be 1 to 64 letters, digits, _, - or .") }
+        for type in [CompleteTransfer.self, DeclineTransfer.self, RefuseTransferCredit.self, RefundTransfer.self, TimeOutTransfer.self] as [any TransferStep.Type] {
+            try step(type)
+        }
     }
 
     /// The stream of the account `id`.
     public static func stream(of id: String) throws -> StreamName {
         try StreamName(category: Account.category, id: id)
-    }
-
-    /// The stream of the transfer `id`.
-    static func transferStream(_ id: String) throws(CommandBusError) -> StreamName {
-        do {
-            return try StreamName(category: Transfer.category, id: id)
-        } catch {
-            throw .malformed(type: TransferMoney.typeName, reason: "transfer_id cannot name a stream")
-        }
     }
 }

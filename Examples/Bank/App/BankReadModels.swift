@@ -9,18 +9,14 @@ public struct AccountStatements: CategoryReadModel {
 
     public init() {}
 
-    public var createStatements: [SQLStatement] {
-        [
-            SQLStatement(
-                """
-                CREATE TABLE IF NOT EXISTS bank_statements (
-                    account_id TEXT NOT NULL, position BIGINT NOT NULL, entry TEXT NOT NULL, amount DECIMAL, balance DECIMAL,
-                    transfer_id TEXT, recorded_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (account_id, position))
-                """)
-        ]
-    }
-
-    public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS bank_statements")] }
+    public let tables = [
+        SQLTable(
+            "bank_statements",
+            """
+            account_id TEXT NOT NULL, position BIGINT NOT NULL, entry TEXT NOT NULL, amount DECIMAL, balance DECIMAL, transfer_id TEXT,
+            recorded_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (account_id, position)
+            """)
+    ]
 
     public func statements(for event: Account.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
         let (entry, amount, balance, transfer): (String, Money?, Money?, String?)
@@ -70,18 +66,14 @@ public struct TransferStatuses: CategoryReadModel {
 
     public init() {}
 
-    public var createStatements: [SQLStatement] {
-        [
-            SQLStatement(
-                """
-                CREATE TABLE IF NOT EXISTS bank_transfers (
-                    transfer_id TEXT PRIMARY KEY, from_account_id TEXT NOT NULL, to_account_id TEXT NOT NULL, amount DECIMAL NOT NULL,
-                    status TEXT NOT NULL, reason TEXT, timed_out BOOLEAN NOT NULL, requested_position BIGINT NOT NULL)
-                """)
-        ]
-    }
-
-    public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS bank_transfers")] }
+    public let tables = [
+        SQLTable(
+            "bank_transfers",
+            """
+            transfer_id TEXT PRIMARY KEY, from_account_id TEXT NOT NULL, to_account_id TEXT NOT NULL, amount DECIMAL NOT NULL,
+            status TEXT NOT NULL, reason TEXT, timed_out BOOLEAN NOT NULL, requested_position BIGINT NOT NULL
+            """)
+    ]
 
     public func statements(for event: Transfer.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
         let id = SQLValue.text(recorded.stream.id)

@@ -30,6 +30,9 @@ public struct BankWeb: HTTPModule {
 
     public var application: any ApplicationModule { bank }
 
+    /// Opening an account creates it: `201`.
+    public var creatingCommands: [any NamedCommand.Type] { [CreateAccount.self] }
+
     public var pages: StaticPages? { StaticPages(folder: Bundle.module.resourceURL?.appendingPathComponent("Public"), path: "/bank") }
 
     public func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime) {

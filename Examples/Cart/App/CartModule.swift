@@ -22,15 +22,9 @@ public struct CartModule: ApplicationModule {
 
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         let carts = CommandHandler<Cart, CartEventCodec>(store: runtime.store, codec: CartEventCodec(), snapshots: runtime.snapshots)
-        try bus.register(AddCartItem.self, handler: carts) { command throws(CommandBusError) in
-            (.add(product: command.productId, quantity: command.quantity), try Cart.stream(command.cartId, for: AddCartItem.self))
-        }
-        try bus.register(RemoveCartItem.self, handler: carts) { command throws(CommandBusError) in
-            (.remove(product: command.productId), try Cart.stream(command.cartId, for: RemoveCartItem.self))
-        }
-        try bus.register(CheckOutCart.self, handler: carts) { command throws(CommandBusError) in
-            (.checkOut, try Cart.stream(command.cartId, for: CheckOutCart.self))
-        }
+        try bus.register(AddCartItem.self, handler: carts) { (.add(product: $0.productId, quantity: $0.quantity), try Cart.stream($0.cartId)) }
+        try bus.register(RemoveCartItem.self, handler: carts) { (.remove(product: $0.productId), try Cart.stream($0.cartId)) }
+        try bus.register(CheckOutCart.self, handler: carts) { (.checkOut, try Cart.stream($0.cartId)) }
     }
 }
 
@@ -40,11 +34,7 @@ public struct WarehouseOrders: CategoryReadModel {
     public let category = Cart.category
     public init() {}
 
-    public var createStatements: [SQLStatement] {
-        [SQLStatement("CREATE TABLE IF NOT EXISTS cart_warehouse_orders (cart_id TEXT PRIMARY KEY, lines TEXT NOT NULL, position BIGINT NOT NULL)")]
-    }
-
-    public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS cart_warehouse_orders")] }
+    public let tables = [SQLTable("cart_warehouse_orders", "cart_id TEXT PRIMARY KEY, lines TEXT NOT NULL, position BIGINT NOT NULL")]
 
     public func statements(for event: Cart.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
         guard case .checkedOut(let lines) = event else { return [] }
@@ -73,11 +63,7 @@ public struct RemovedItems: CategoryReadModel {
     public let category = Cart.category
     public init() {}
 
-    public var createStatements: [SQLStatement] {
-        [SQLStatement("CREATE TABLE IF NOT EXISTS cart_marketing_removed_items (product_id TEXT PRIMARY KEY, removals BIGINT NOT NULL)")]
-    }
-
-    public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS cart_marketing_removed_items")] }
+    public let tables = [SQLTable("cart_marketing_removed_items", "product_id TEXT PRIMARY KEY, removals BIGINT NOT NULL")]
 
     public func statements(for event: Cart.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
         guard case .itemRemoved(let product, _) = event else { return [] }

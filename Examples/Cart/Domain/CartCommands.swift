@@ -29,13 +29,8 @@ public struct CheckOutCart: NamedCommand {
 }
 
 extension Cart {
-    /// The stream of the cart `id`; an id that cannot name one is a malformed `command`.
-    public static func stream<C: NamedCommand>(_ id: String, for command: C.Type) throws(CommandBusError) -> StreamName {
-        guard let stream = try? StreamName(category: category, id: id) else {
-            throw .malformed(type: C.typeName, reason: "cart_id must be 1 to 64 letters, digits, _, - or .")
-        }
-        return stream
-    }
+    /// The stream of the cart `id`.
+    public static func stream(_ id: String) throws -> StreamName { try StreamName(category: category, id: id) }
 }
 
 /// A cart's or a product's id: 1 to 64 letters, digits, `_ - .`.

@@ -32,16 +32,10 @@ public struct PizzaModule: ApplicationModule {
 
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         let orders = CommandHandler<PizzaOrder, PizzaEventCodec>(store: runtime.store, codec: PizzaEventCodec())
-        try bus.register(PlacePizzaOrder.self, creates: true, handler: orders) { command throws(CommandBusError) in
-            guard let stream = try? Self.stream(command.orderId) else { throw .malformed(type: PlacePizzaOrder.typeName, reason: "order_id cannot name a stream") }
-            return (.request(command.request), stream)
-        }
+        try bus.register(PlacePizzaOrder.self, handler: orders) { (.request($0.request), try Self.stream($0.orderId)) }
         // The kitchen's steps, sent by its process only.
         func step<Step: OrderStep>(_ type: Step.Type, _ command: PizzaOrder.Command) throws {
-            try bus.register(Step.self, exposed: false, handler: orders) { step throws(CommandBusError) in
-                guard let stream = try? Self.stream(step.orderId) else { throw .malformed(type: Step.typeName, reason: "order_id is missing") }
-                return (command, stream)
-            }
+            try bus.register(Step.self, exposed: false, handler: orders) { (command, try Self.stream($0.orderId)) }
         }
         try step(ValidatePizzaOrder.self, .validate(menu))
         try step(StartPizzaAssembly.self, .startAssembly)
@@ -69,7 +63,7 @@ public struct CourierDispatch: Reactor {
     }
 
     public func react(to event: RecordedEvent) async throws {
-        guard event.stream.category == PizzaOrder.category, event.type == "OrderOutForDelivery" else { return }
+        guard event.stream.category == PizzaOrder.category, event.type == PizzaOrder.Event.CodingKeys.outForDelivery.stringValue else { return }
         _ = try await courier.deliver(
             Mail(id: event.id, to: "courier", subject: "Deliver pizza order \(event.stream.id)", body: "Order \(event.stream.id) is ready: out for delivery."))
     }
@@ -82,19 +76,14 @@ public struct PizzaOrders: CategoryReadModel {
 
     public init() {}
 
-    public var createStatements: [SQLStatement] {
-        [
-            SQLStatement(
-                """
-                CREATE TABLE IF NOT EXISTS pizza_orders (
-                    order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, reasons TEXT, request TEXT NOT NULL,
-                    requested_position BIGINT NOT NULL, updated_position BIGINT NOT NULL)
-                """),
-            SQLStatement("CREATE INDEX IF NOT EXISTS pizza_orders_customer ON pizza_orders (customer_id, requested_position)"),
-        ]
-    }
-
-    public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS pizza_orders")] }
+    public let tables = [
+        SQLTable(
+            "pizza_orders",
+            """
+            order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, reasons TEXT, request TEXT NOT NULL,
+            requested_position BIGINT NOT NULL, updated_position BIGINT NOT NULL
+            """, indexes: [.init("pizza_orders_customer", on: "customer_id, requested_position")])
+    ]
 
     public func statements(for event: PizzaOrder.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
         let id = SQLValue.text(recorded.stream.id)

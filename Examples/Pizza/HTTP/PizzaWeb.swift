@@ -24,6 +24,9 @@ public struct PizzaWeb: HTTPModule {
 
     public var application: any ApplicationModule { pizza }
 
+    /// Placing an order on `POST /commands/PlacePizzaOrder` creates it: `201`.
+    public var creatingCommands: [any NamedCommand.Type] { [PlacePizzaOrder.self] }
+
     public var pages: StaticPages? { StaticPages(folder: Bundle.module.resourceURL?.appendingPathComponent("Public"), path: "/pizza") }
 
     public func addRoutes(to routes: RouteTable, runtime: ChronicleRuntime) {

@@ -25,10 +25,10 @@ public struct TodoCompletedNotifier: Reactor {
     }
 
     public func react(to event: RecordedEvent) async throws {
-        guard event.stream.category == Todo.category.name, event.type == "TodoCompleted" else { return }
+        guard event.stream.category == Todo.category.name, event.type == Todo.Event.CodingKeys.completed.stringValue else { return }
         // A completion appended by a revert restores one the stakeholder heard of already: no mail.
         guard event.metadata.extra["reverts"] == nil else { return }
-        let recordId = Self.derivedId(from: event.id, salt: 0x4e)
+        let recordId = event.id.derived(salt: 0x4e)
         // The todo as it was when completed.
         let history = try await store.read(event.stream, from: 1, direction: .forwards, limit: Int(event.version))
         let todo = Todo.fold(try history.map { try codec.decode($0) })
@@ -38,21 +38,12 @@ public struct TodoCompletedNotifier: Reactor {
         if later.contains(where: { $0.id == recordId }) { return }
 
         let mail = Mail(
-            id: Self.derivedId(from: event.id, salt: 0x6d), to: email, subject: "Todo completed",
+            id: event.id.derived(salt: 0x6d), to: email, subject: "Todo completed",
             body: "Your todo item \(todo.title ?? "") has been completed!")
         let deliveredOn = try await mailSink.deliver(mail)
         let notified = try codec.encode(.stakeholderNotifiedOfCompletion(notifiedOn: deliveredOn))
         _ = try await store.append(
             [NewEvent(id: recordId, type: notified.type, schemaVersion: notified.schemaVersion, data: notified.data, metadata: .causedBy(event))],
             to: event.stream, expecting: .any)
-    }
-
-    /// A UUID derived from `id` one-to-one (so distinct events give distinct ids), different for each salt.
-    static func derivedId(from id: UUID, salt: UInt8) -> UUID {
-        var bytes = id.uuid
-        withUnsafeMutableBytes(of: &bytes) { raw in
-            for i in raw.indices { raw[i] ^= salt &+ UInt8(i) }
-        }
-        return UUID(uuid: bytes)
     }
 }

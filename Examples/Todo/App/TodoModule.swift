@@ -33,7 +33,7 @@ public struct TodoModule: ApplicationModule {
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         let handler = commands(runtime)
         func register<C: TodoCommand>(_ type: C.Type) throws {
-            try bus.register(C.self, creates: C.self == AddTodo.self, exposed: false, handler: handler) { ($0.decided, Todo.stream($0.todoId)) }
+            try bus.register(C.self, exposed: false, handler: handler) { ($0.decided, Todo.stream($0.todoId)) }
         }
         for type in Todo.commandTypes { try register(type) }
         runtime.reverts.register(category: Todo.category.name, Reverter<Todo, TodoEventCodec>(store: runtime.store, codec: TodoEventCodec()))
@@ -56,22 +56,5 @@ public struct TodoModule: ApplicationModule {
     /// The todos of `list`, as its read model in `runtime` holds them now.
     public static func todos(_ list: TodoReadModel.List, in runtime: ChronicleRuntime) async throws -> [TodoItem] {
         try await runtime.queries.rows(TodoReadModel(list).query)
-    }
-
-    /// The default mailbox file: beside the SQLite file (`.mailbox` instead of its extension), or
-    /// `chronicle.mailbox` in the current directory on PostgreSQL.
-    public static func defaultMailboxPath(for backend: ChronicleRuntime.Backend) -> String {
-        switch backend {
-        case .sqlite(let path, _):
-            URL(fileURLWithPath: path).deletingPathExtension().appendingPathExtension("mailbox").path
-        case .postgres:
-            "chronicle.mailbox"
-        }
-    }
-
-    /// Today's date in UTC, `YYYY-MM-DD`.
-    @Sendable public static func utcToday() -> String {
-        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC") ?? .current, from: Date())
-        return String(format: "%04d-%02d-%02d", c.year ?? 1970, c.month ?? 1, c.day ?? 1)
     }
 }

@@ -16,23 +16,15 @@ public struct TodoItem: Decodable, Hashable, Sendable {
     public var stakeholderEmail: String?
     /// Set for completed todos.
     public var completedOn: String?
+    /// `outstanding` or `completed`.
+    public var status: String
+
     /// Whether the todo is completed (the board shows completed-not-cleared todos too).
-    public var completed: Bool
+    public var completed: Bool { status == "completed" }
 
     enum CodingKeys: String, CodingKey {
         case todoId = "todo_id", title, description, dueDate = "due_date", stakeholderEmail = "stakeholder_email", status
         case completedOn = "completed_on"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let row = try decoder.container(keyedBy: CodingKeys.self)
-        todoId = try row.decode(String.self, forKey: .todoId)
-        title = try row.decodeIfPresent(String.self, forKey: .title)
-        description = try row.decodeIfPresent(String.self, forKey: .description)
-        dueDate = try row.decodeIfPresent(String.self, forKey: .dueDate)
-        stakeholderEmail = try row.decodeIfPresent(String.self, forKey: .stakeholderEmail)
-        completedOn = try row.decodeIfPresent(String.self, forKey: .completedOn)
-        completed = try row.decode(String.self, forKey: .status) == "completed"
     }
 }
 
@@ -86,24 +78,16 @@ public struct TodoReadModel: CategoryReadModel {
 
     public func decode(_ recorded: RecordedEvent) throws -> Todo.Event { try decoding.decode(recorded) }
 
-    // NOTE: read-model tables are rebuilt from the log, so their shape may change freely.
-    public var createStatements: [SQLStatement] {
+    public var tables: [SQLTable] {
         [
-            SQLStatement(
+            SQLTable(
+                name,
                 """
-                CREATE TABLE IF NOT EXISTS \(name) (
-                    todo_id TEXT PRIMARY KEY,
-                    title TEXT, description TEXT, due_date TEXT, stakeholder_email TEXT,
-                    status TEXT NOT NULL,
-                    completed_on TEXT,
-                    cleared BIGINT NOT NULL DEFAULT 0,
-                    sort_key BIGINT NOT NULL
-                )
+                todo_id TEXT PRIMARY KEY, title TEXT, description TEXT, due_date TEXT, stakeholder_email TEXT, status TEXT NOT NULL,
+                completed_on TEXT, cleared BIGINT NOT NULL DEFAULT 0, sort_key BIGINT NOT NULL
                 """)
         ]
     }
-
-    public var dropStatements: [SQLStatement] { [SQLStatement("DROP TABLE IF EXISTS \(name)")] }
 
     public func statements(for event: Todo.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
         let id = SQLValue.text(recorded.stream.id)

@@ -7,7 +7,7 @@ public enum Todo: Decider {
     /// What one todo is now.
     public struct State: Sendable, Equatable {
         /// Where a todo is in its life.
-        public enum Status: Sendable, Equatable {
+        public enum Status: String, Sendable, Equatable, Codable {
             case unknown, outstanding, completed, abandoned
         }
 
@@ -316,43 +316,6 @@ extension Todo.State: Codable {
     private enum CodingKeys: String, CodingKey {
         case status, cleared, title, description, dueDate = "due_date", stakeholderEmail = "stakeholder_email"
         case completedOn = "completed_on"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init()
-        switch try c.decode(String.self, forKey: .status) {
-        case "unknown": status = .unknown
-        case "outstanding": status = .outstanding
-        case "completed": status = .completed
-        case "abandoned": status = .abandoned
-        case let other:
-            throw DecodingError.dataCorruptedError(forKey: .status, in: c, debugDescription: "not a status: \(other)")
-        }
-        cleared = try c.decode(Bool.self, forKey: .cleared)
-        title = try c.decodeIfPresent(String.self, forKey: .title)
-        description = try c.decodeIfPresent(String.self, forKey: .description)
-        dueDate = try c.decodeIfPresent(String.self, forKey: .dueDate)
-        stakeholderEmail = try c.decodeIfPresent(String.self, forKey: .stakeholderEmail)
-        completedOn = try c.decodeIfPresent(String.self, forKey: .completedOn)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        let name =
-            switch status {
-            case .unknown: "unknown"
-            case .outstanding: "outstanding"
-            case .completed: "completed"
-            case .abandoned: "abandoned"
-            }
-        try c.encode(name, forKey: .status)
-        try c.encode(cleared, forKey: .cleared)
-        try c.encodeIfPresent(title, forKey: .title)
-        try c.encodeIfPresent(description, forKey: .description)
-        try c.encodeIfPresent(dueDate, forKey: .dueDate)
-        try c.encodeIfPresent(stakeholderEmail, forKey: .stakeholderEmail)
-        try c.encodeIfPresent(completedOn, forKey: .completedOn)
     }
 }
 

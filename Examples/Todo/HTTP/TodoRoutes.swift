@@ -88,25 +88,10 @@ struct TodoRoutes {
         // The todo now, or as it was at a version of its stream or at a time (`?version=N`, `?at=ISO 8601`).
         router.get("/todo/:id") { request, context in
             let id = try todoId(context)
-            var version: StreamVersion?
-            if let raw = request.uri.queryParameters.get("version") {
-                guard let n = StreamVersion(raw), n >= 0 else { throw APIError.badRequest("version must be a whole number") }
-                version = n
-            }
-            var at: Date?
-            if let raw = request.uri.queryParameters.get("at") {
-                guard let time = SQLTimestamp(iso8601: String(raw)) else {
-                    throw APIError.badRequest("at must be a time in ISO 8601 UTC, like 2026-11-30T10:00:00Z")
-                }
-                // Inclusive of the last digit given: `…T10:00:00Z` covers the whole second, `….123Z` its
-                // millisecond (the event browser shows times to the millisecond).
-                let digits = raw.split(separator: ".").dropFirst().first.map { $0.prefix { $0.isNumber }.count } ?? 0
-                let unit = digits >= 6 ? 0 : Int64(pow(10, Double(6 - digits))) - 1
-                at = SQLTimestamp(microsecondsSince1970: time.microsecondsSince1970 + unit).date
-            }
-            guard let (state, reached) = try await commands.state(of: Todo.stream(id), asOfVersion: version, recordedBy: at),
+            let point = try StreamPointInTime(request)
+            guard let (state, reached) = try await commands.state(of: Todo.stream(id), asOfVersion: point.version, recordedBy: point.recordedBy),
                 let body = TodoStateBody(id: id, state: state, version: reached)
-            else { return JSONBody.error(.notFound, version == nil && at == nil ? "no todo \(id)" : "todo \(id) did not exist then") }
+            else { return JSONBody.error(.notFound, point.isNow ? "no todo \(id)" : "todo \(id) did not exist then") }
             return JSONBody.response(.ok, body)
         }
         for list in TodoReadModel.List.allCases {

@@ -103,29 +103,25 @@ public final class CommandBus: Sendable {
     public typealias Route = @Sendable (CommandEnvelope) async throws -> CommandAnswer
     /// Handles one typed command.
     typealias TypedRoute = @Sendable (any NamedCommand, Metadata, CommandIdentity?) async throws -> CommandAnswer
-    private let routes = Mutex<[String: (route: Route, creates: Bool, exposed: Bool)]>([:])
+    private let routes = Mutex<[String: (route: Route, exposed: Bool)]>([:])
     private let typedRoutes = Mutex<[String: TypedRoute]>([:])
 
     /// An empty bus.
     public init() {}
 
-    /// Registers `route` for commands named `type`; `creates` says that accepting one creates something
-    /// (an account, an order), which HTTP answers with 201. A command that is not `exposed` is sent only
-    /// from inside the process (by a process manager): `POST /commands/:type` and `chronicle send` do not
-    /// know it.
+    /// Registers `route` for commands named `type`. A command that is not `exposed` is sent only from
+    /// inside the process (by a process manager): `POST /commands/:type` and `chronicle send` do not know
+    /// it.
     /// - Throws: ``CommandBusError/typeRegisteredTwice(_:)``: one handler per command.
-    public func register(_ type: String, creates: Bool = false, exposed: Bool = true, route: @escaping Route) throws(CommandBusError) {
+    public func register(_ type: String, exposed: Bool = true, route: @escaping Route) throws(CommandBusError) {
         try routes.withLock { (routes) throws(CommandBusError) in
             guard routes[type] == nil else { throw .typeRegisteredTwice(type) }
-            routes[type] = (route, creates, exposed)
+            routes[type] = (route, exposed)
         }
     }
 
-    /// Whether commands named `type` may be sent from outside (see ``register(_:creates:exposed:route:)``).
+    /// Whether commands named `type` may be sent from outside (see ``register(_:exposed:route:)``).
     public func exposes(_ type: String) -> Bool { routes.withLock { $0[type]?.exposed ?? false } }
-
-    /// Whether accepting a command named `type` creates something (see ``register(_:creates:exposed:route:)``).
-    public func creates(_ type: String) -> Bool { routes.withLock { $0[type]?.creates ?? false } }
 
     /// Whether a handler is registered for commands named `type`.
     public func handles(_ type: String) -> Bool { routes.withLock { $0[type] != nil } }
@@ -155,21 +151,29 @@ public protocol NamedCommand: Decodable, Sendable {
 extension CommandBus {
     /// Registers the command type `command` of a decider: a body decodes into `command` (a body that
     /// does not is ``CommandBusError/malformed(type:reason:)`` naming the field), and `route` turns it into
-    /// the decider's command and the stream it is for; a rejection stays the decider's typed error.
+    /// the decider's command and the stream it is for (an error it throws — an id that names no stream —
+    /// is `malformed` too); a rejection stays the decider's typed error.
     public func register<C: NamedCommand, D: Decider, Codec: EventCodec>(
-        _ command: C.Type, creates: Bool = false, exposed: Bool = true, handler: CommandHandler<D, Codec>,
-        _ route: @escaping @Sendable (C) throws(CommandBusError) -> (command: D.Command, stream: StreamName)
+        _ command: C.Type, exposed: Bool = true, handler: CommandHandler<D, Codec>,
+        _ route: @escaping @Sendable (C) throws -> (command: D.Command, stream: StreamName)
     ) throws(CommandBusError) where Codec.Event == D.Event, D.Rejection: Sendable, D: SendableMetatype {
         let typed: TypedRoute = { command, metadata, identity in
             // Only a C is ever routed here (by its type name).
             guard let command = command as? C else { throw CommandBusError.unknownType(C.typeName) }
-            let (decided, stream) = try route(command)
+            let (decided, stream): (D.Command, StreamName)
+            do {
+                (decided, stream) = try route(command)
+            } catch let error as CommandBusError {
+                throw error
+            } catch {
+                throw CommandBusError.malformed(type: C.typeName, reason: String(describing: error))
+            }
             switch try await handler.handleNamingTypes(decided, on: stream, metadata: metadata, identity: identity) {
             case let (.accepted(_, streamVersion, position), types): return .accepted(events: types, streamVersion: streamVersion, position: position)
             case (.rejected(let rejection), _): return .rejected(CommandRejection(rejection))
             }
         }
-        try register(C.typeName, creates: creates, exposed: exposed) { envelope in
+        try register(C.typeName, exposed: exposed) { envelope in
             let decoded: C
             do {
                 decoded = try JSONDecoder().decode(C.self, from: envelope.body)

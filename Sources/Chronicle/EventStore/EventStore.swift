@@ -131,3 +131,19 @@ public enum AppendRules {
         guard version >= 0 else { throw .invalidRead("version must not be negative, was \(version)") }
     }
 }
+
+extension EventStore {
+    /// The position of the last event recorded at or before `time` (``GlobalPosition/start`` when none
+    /// was): a binary search over the log, one event read per step. Recorded times follow positions
+    /// (each store stamps a commit as it makes it); where a clock stepped back, the answer is one of the
+    /// positions around that time.
+    public func position(at time: Date) async throws -> GlobalPosition {
+        var (low, high) = (Int64(0), try await headPosition().rawValue)
+        while low < high {
+            let middle = low + (high - low + 1) / 2
+            guard let event = try await readAll(after: GlobalPosition(rawValue: middle - 1), limit: 1).first else { break }
+            if event.recordedAt <= time { low = middle } else { high = middle - 1 }
+        }
+        return GlobalPosition(rawValue: low)
+    }
+}

@@ -70,6 +70,18 @@ extension UUID {
 }
 
 extension UUID {
+    /// A UUID derived from this one one-to-one (distinct ids give distinct ids), different for each
+    /// `salt`: the ids of a reactor's effects, derived from the causing event's id, so that an event
+    /// handed over again repeats none of them.
+    // NOTE: stored format — ids derived here are stored (the Todo notifier's events); never change it.
+    public func derived(salt: UInt8) -> UUID {
+        var bytes = uuid
+        withUnsafeMutableBytes(of: &bytes) { raw in
+            for i in raw.indices { raw[i] ^= salt &+ UInt8(i) }
+        }
+        return UUID(uuid: bytes)
+    }
+
     /// The name-based (version 5, SHA-1) UUID of `name` in `namespace` (RFC 9562): the same inputs
     /// always give the same id, so an id derived from a client's command id is the same on every retry.
     public init(namespace: UUID, name: some Sequence<UInt8>) {

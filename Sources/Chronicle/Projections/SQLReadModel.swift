@@ -228,12 +228,57 @@ public typealias SQLRow = [String: SQLValue]
 public protocol SQLReadModel: Sendable {
     /// The projection's unique, stable name (also its checkpoint's name).
     var name: String { get }
-    /// Creates the read model's tables if they are missing.
+    /// The read model's tables, declared: ``createStatements`` and ``dropStatements`` follow from them.
+    /// None by default, for a read model that writes its own DDL in those two instead.
+    var tables: [SQLTable] { get }
+    /// Creates the read model's tables if they are missing (by default, each of ``tables`` with its indexes).
     var createStatements: [SQLStatement] { get }
-    /// Drops the read model's tables.
+    /// Drops the read model's tables (by default, each of ``tables``, the last first).
     var dropStatements: [SQLStatement] { get }
     /// What applying `event` writes (none for events it does not care about).
     func statements(for event: RecordedEvent) throws -> [SQLStatement]
+}
+
+extension SQLReadModel {
+    public var tables: [SQLTable] { [] }
+    public var createStatements: [SQLStatement] { tables.flatMap(\.createStatements) }
+    public var dropStatements: [SQLStatement] { tables.reversed().map(\.dropStatement) }
+}
+
+/// A read model's table: its name, its columns and constraints as SQL that every backend runs, and its
+/// indexes. Read-model tables are rebuilt from the log, so their shape may change freely.
+public struct SQLTable: Sendable, Hashable {
+    /// The table's name.
+    public var name: String
+    /// The column and constraint definitions, as between the parentheses of `CREATE TABLE`.
+    public var columns: String
+    /// Each index's name and the columns it covers (`"customer_id, requested_position"`).
+    public var indexes: [Index]
+
+    /// An index of the table.
+    public struct Index: Sendable, Hashable {
+        /// The index's name.
+        public var name: String
+        /// The columns it covers, as between the parentheses of `CREATE INDEX … ON table (…)`.
+        public var columns: String
+
+        /// The index `name` on `columns`.
+        public init(_ name: String, on columns: String) { (self.name, self.columns) = (name, columns) }
+    }
+
+    /// The table `name` with `columns` and `indexes`.
+    public init(_ name: String, _ columns: String, indexes: [Index] = []) {
+        (self.name, self.columns, self.indexes) = (name, columns, indexes)
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS`, then each index.
+    public var createStatements: [SQLStatement] {
+        [SQLStatement("CREATE TABLE IF NOT EXISTS \(name) (\(columns))")]
+            + indexes.map { SQLStatement("CREATE INDEX IF NOT EXISTS \($0.name) ON \(name) (\($0.columns))") }
+    }
+
+    /// `DROP TABLE IF EXISTS` (its indexes go with it).
+    public var dropStatement: SQLStatement { SQLStatement("DROP TABLE IF EXISTS \(name)") }
 }
 
 /// Something that answers read-model queries: a backend's database.

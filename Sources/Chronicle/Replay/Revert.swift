@@ -21,9 +21,9 @@ public protocol Compensating: Decider where State: Equatable {
 }
 
 /// What reverting a stream came to.
-public struct RevertOutcome: Sendable, Equatable, Encodable {
+public struct RevertOutcome: Sendable, Equatable {
     /// One event after the target version, and what the revert did with it.
-    public struct Step: Sendable, Equatable, Encodable {
+    public struct Step: Sendable, Equatable {
         /// The reversed event's version and stored type.
         public var version: StreamVersion
         public var type: String
@@ -33,8 +33,6 @@ public struct RevertOutcome: Sendable, Equatable, Encodable {
         public var note: String?
         /// Whether this event cannot be undone (the revert is refused).
         public var refused = false
-
-        enum CodingKeys: String, CodingKey { case version, type, compensatedBy = "compensated_by", note, refused }
     }
 
     /// Whether the compensating events were appended (false: refused, nothing written).
@@ -45,8 +43,6 @@ public struct RevertOutcome: Sendable, Equatable, Encodable {
     public var streamVersion: StreamVersion
     /// The position of the last event appended (nil when nothing was).
     public var position: Int64?
-
-    enum CodingKeys: String, CodingKey { case reverted, steps, streamVersion = "stream_version", position }
 
     /// The events that cannot be undone, for a refusal's message.
     public var refusals: [Step] { steps.filter(\.refused) }

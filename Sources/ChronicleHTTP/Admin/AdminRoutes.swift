@@ -36,7 +36,7 @@ struct AdminRoutes {
                 if status.state == .standby { status.checkpoint = try await checkpoints.checkpoint(for: runner.name) }
                 var row = SubscriptionBody(status, head: head, eventsPerSecond: monitor.eventsPerSecond(runner.name))
                 if let processes = processes[runner.name] { row.openInstances = try? await processes.openCount() }
-                row.rebuild = runtime.rebuildProgress(of: runner.name).map(RebuildBody.init)
+                row.rebuild = runtime.replays.rebuildProgress(of: runner.name).map(RebuildBody.init)
                 rows.append(row)
             }
             return JSONBody.response(.ok, SubscriptionsBody(head: head.rawValue, subscriptions: rows))
@@ -68,7 +68,7 @@ struct AdminRoutes {
             case "rebuild":
                 // Built beside the live read model and swapped in; its progress shows as `rebuild`.
                 do {
-                    try runtime.startRebuild(name)
+                    try runtime.replays.startRebuild(name)
                 } catch let error as ReplayRequestError {
                     if case .alreadyRebuilding = error { throw APIError(.conflict, error.description) }
                     throw APIError(.unprocessableContent, error.description)
@@ -97,7 +97,7 @@ struct AdminRoutes {
                 case .noSuchVersion: throw APIError.badRequest(error.description)
                 }
             }
-            return JSONBody.response(outcome.reverted ? .ok : .unprocessableContent, outcome)
+            return JSONBody.response(outcome.reverted ? .ok : .unprocessableContent, RevertBody(outcome))
         }
         // A read model's tables as they were when the log ended at `?as_of=` (default: the head), built
         // beside the live one (the time slider). At most 200 rows a table.
@@ -110,7 +110,7 @@ struct AdminRoutes {
             let position = try request.position("as_of") ?? head
             let replica: any SQLQuerying
             do {
-                replica = try await runtime.queries(asOf: position, readModels: [model])
+                replica = try await runtime.replays.queries(asOf: position, readModels: [model])
             } catch let error as ReplayRequestError {
                 throw APIError.badRequest(error.description)
             } catch let error as ReplicaError {
@@ -371,5 +371,35 @@ struct RebuildBody: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case name, phase, done, total, eventsPerSecond = "events_per_second", secondsLeft = "seconds_left", error
+    }
+}
+
+/// A revert's outcome as the console and `chronicle streams revert` show it: `{"reverted", "steps":
+/// [{"version", "type", "compensated_by", "note", "refused"}], "stream_version", "position"}` (`note`
+/// and `position` left out when there is none).
+public struct RevertBody: Encodable {
+    /// The outcome.
+    public let outcome: RevertOutcome
+
+    /// The body of `outcome`.
+    public init(_ outcome: RevertOutcome) { self.outcome = outcome }
+
+    private enum CodingKeys: String, CodingKey { case reverted, steps, streamVersion = "stream_version", position }
+    private enum StepKeys: String, CodingKey { case version, type, compensatedBy = "compensated_by", note, refused }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(outcome.reverted, forKey: .reverted)
+        var steps = c.nestedUnkeyedContainer(forKey: .steps)
+        for step in outcome.steps {
+            var s = steps.nestedContainer(keyedBy: StepKeys.self)
+            try s.encode(step.version, forKey: .version)
+            try s.encode(step.type, forKey: .type)
+            try s.encode(step.compensatedBy, forKey: .compensatedBy)
+            try s.encodeIfPresent(step.note, forKey: .note)
+            try s.encode(step.refused, forKey: .refused)
+        }
+        try c.encode(outcome.streamVersion, forKey: .streamVersion)
+        try c.encodeIfPresent(outcome.position, forKey: .position)
     }
 }

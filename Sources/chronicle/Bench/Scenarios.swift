@@ -292,7 +292,7 @@ struct Scenarios: Sendable {
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
         var configuration = ChronicleRuntime.Configuration(backend: backend)
         configuration.subscriptions.pollInterval = .milliseconds(250)
-        let todo = TodoModule(mailSink: try FileMailbox(path: path("s8.mailbox"), today: TodoModule.utcToday))
+        let todo = TodoModule(mailSink: try FileMailbox(path: path("s8.mailbox")))
         let runtime = try ChronicleRuntime(configuration: configuration, modules: [TodoWeb(todo)])
         var server = ChronicleServer.Configuration()
         server.port = 0

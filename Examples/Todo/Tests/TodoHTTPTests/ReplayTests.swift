@@ -147,7 +147,7 @@ import Testing
             // Nothing reached the outside world again: no mail, no new notification, the reactor read
             // each event once.
             // The pizza orders rebuilt too, and read as of a position: no order moves, no courier is called.
-            try await runtime.rebuild("pizza_orders")
+            try await runtime.replays.rebuild("pizza_orders")
             #expect(try await client.get("/pizza/kitchen?as_of=\(cut.rawValue)").status == 200)
             #expect(try await client.get("/pizza/customers/ann/orders?as_of=\(cut.rawValue)").json?.arrayValue?.count == 3)
             try await Self.settled(runtime)
@@ -165,7 +165,7 @@ import Testing
         // 3. Read models as of a position equal a fresh projection of the log cut there.
         for position in [GlobalPosition(rawValue: 30), GlobalPosition(rawValue: 75), cut] {
             let fresh = try await Self.freshProjection(of: runtime.store, upTo: position, directory: directory)
-            let asOf = try await runtime.queries(asOf: position, module: "todo")
+            let asOf = try await runtime.replays.queries(asOf: position, module: "todo")
             for list in TodoReadModel.List.allCases {
                 let then = try await asOf.rows(TodoReadModel(list).query)
                 #expect(then == (try await TodoModule.todos(list, in: fresh)), "\(list) as of \(position)")
@@ -184,7 +184,7 @@ import Testing
             let added = try await Self.count("TodoAdded", in: second.runtime.store)
             #expect(added > ids.count && tally.first?["added"]?.integer == Int64(added), "\(tally) for \(added)")
             // Rebuilt, a read model whose tables are created with a row in them swaps in whole.
-            try await second.runtime.rebuild("todo_tally")
+            try await second.runtime.replays.rebuild("todo_tally")
             let rebuilt = try await second.runtime.queries.rows(SQLStatement("SELECT added FROM todo_tally"))
             #expect(rebuilt == tally, "\(rebuilt)")
             #expect(try await client.get("/todos/outstanding").status == 200)

@@ -27,11 +27,7 @@ enum Book: Decider {
     static let initialState = State.onTheShelf
 
     /// A book's stream, `book-<id>`; an id that cannot name a stream is a malformed command (400).
-    static func stream(_ id: String) throws(CommandBusError) -> StreamName {
-        do { return try StreamName(category: category, id: id) } catch {
-            throw .malformed(type: "a book command", reason: "book_id is not a stream id")
-        }
-    }
+    static func stream(_ id: String) throws -> StreamName { try StreamName(category: category, id: id) }
 
     static func decide(_ command: Command, _ state: State) throws(Rejection) -> [Event] {
         switch (command, state) {
@@ -69,8 +65,7 @@ struct ReturnBook: NamedCommand {
 /// books' events already decoded.
 struct Loans: CategoryReadModel {
     let name = "lending_loans", category = Book.category
-    let createStatements = [SQLStatement("CREATE TABLE IF NOT EXISTS lending_loans (book_id TEXT PRIMARY KEY, reader TEXT NOT NULL)")]
-    let dropStatements = [SQLStatement("DROP TABLE IF EXISTS lending_loans")]
+    let tables = [SQLTable("lending_loans", "book_id TEXT PRIMARY KEY, reader TEXT NOT NULL")]
 
     func statements(for event: Book.Event, _ recorded: RecordedEvent) throws -> [SQLStatement] {
         switch event {
@@ -96,10 +91,8 @@ struct LendingModule: ApplicationModule {
 
     func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {
         let books = CommandHandler<Book, JSONEventCodec<Book.Event>>(store: runtime.store, codec: JSONEventCodec())
-        try bus.register(LendBook.self, handler: books) { command throws(CommandBusError) in
-            (.lend(to: command.reader), try Book.stream(command.bookId))
-        }
-        try bus.register(ReturnBook.self, handler: books) { command throws(CommandBusError) in (.giveBack, try Book.stream(command.bookId)) }
+        try bus.register(LendBook.self, handler: books) { (.lend(to: $0.reader), try Book.stream($0.bookId)) }
+        try bus.register(ReturnBook.self, handler: books) { (.giveBack, try Book.stream($0.bookId)) }
     }
 }
 
