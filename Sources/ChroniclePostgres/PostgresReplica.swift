@@ -128,15 +128,16 @@ public final class PostgresReplica: ReadModelReplica {
     }
 
     public func consume(_ events: [RecordedEvent]) async throws {
-        guard let last = events.last else { return }
+        guard !events.isEmpty else { return }
         let (model, logger) = (self.model, database.logger)
         try await inReplica { connection in
-            let checkpoint = try await PostgresCheckpointStore.checkpoint(for: model.name, lockingIn: connection, logger: logger)
-            for event in events where event.position > checkpoint {
+            let stored = try await PostgresCheckpointStore.checkpoint(for: model.name, lockingIn: connection, logger: logger)
+            let batch = PastCheckpoint(events, after: stored, position: \.position)
+            for event in batch.items {
                 try await connection.run(try Replay.statements(model, for: event), logger: logger)
             }
-            if last.position > checkpoint {
-                try await PostgresCheckpointStore.store(last.position, for: model.name, in: connection, logger: logger)
+            if let checkpoint = batch.checkpoint {
+                try await PostgresCheckpointStore.store(checkpoint, for: model.name, in: connection, logger: logger)
             }
         }
     }

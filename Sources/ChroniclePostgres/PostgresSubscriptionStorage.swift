@@ -32,13 +32,14 @@ public struct PostgresSubscriptionStorage: SubscriptionStorage {
     }
 
     public func commit(_ writes: [SubscriptionWrite], checkpointFor name: String) async throws {
-        guard let last = writes.last else { return }
+        guard !writes.isEmpty else { return }
         let (fence, logger) = (self.fence, database.logger)
         try await database.withTransaction { connection in
             try await fence?.check(connection, logger: logger)
-            let checkpoint = try await PostgresCheckpointStore.checkpoint(for: name, lockingIn: connection, logger: logger)
-            for write in writes where write.position > checkpoint { try await connection.run(write.statements, logger: logger) }
-            if last.position > checkpoint { try await PostgresCheckpointStore.store(last.position, for: name, in: connection, logger: logger) }
+            let stored = try await PostgresCheckpointStore.checkpoint(for: name, lockingIn: connection, logger: logger)
+            let batch = PastCheckpoint(writes, after: stored, position: \.position)
+            for write in batch.items { try await connection.run(write.statements, logger: logger) }
+            if let checkpoint = batch.checkpoint { try await PostgresCheckpointStore.store(checkpoint, for: name, in: connection, logger: logger) }
         }
     }
 

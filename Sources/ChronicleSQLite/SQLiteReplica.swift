@@ -86,9 +86,9 @@ public final class SQLiteReplica: ReadModelReplica {
     }
 
     public func consume(_ events: [RecordedEvent]) async throws {
-        guard let last = events.last else { return }
+        guard !events.isEmpty else { return }
         do {
-            try await apply(events, last: last)
+            try await apply(events)
         } catch let error as DatabaseError {
             // A full disk is a passing condition; a read model's own failure stays what it is.
             if case .unavailable(let why) = SQLiteDatabase.mapped(error) { throw EventStoreError.unavailable(why) }
@@ -96,14 +96,14 @@ public final class SQLiteReplica: ReadModelReplica {
         }
     }
 
-    private func apply(_ events: [RecordedEvent], last: RecordedEvent) async throws {
+    private func apply(_ events: [RecordedEvent]) async throws {
         try await queue.write { [models] db in
-            let checkpoint = try Self.checkpoint(db)
-            for event in events where event.position > checkpoint {
+            let batch = PastCheckpoint(events, after: try Self.checkpoint(db), position: \.position)
+            for event in batch.items {
                 for model in models { try db.run(try Replay.statements(model, for: event)) }
             }
-            if last.position > checkpoint {
-                try db.execute(sql: "UPDATE replica_checkpoint SET position = ?", arguments: [last.position.rawValue])
+            if let checkpoint = batch.checkpoint {
+                try db.execute(sql: "UPDATE replica_checkpoint SET position = ?", arguments: [checkpoint.rawValue])
             }
         }
     }

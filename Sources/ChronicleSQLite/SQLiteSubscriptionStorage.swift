@@ -26,11 +26,11 @@ public struct SQLiteSubscriptionStorage: SubscriptionStorage {
     }
 
     public func commit(_ writes: [SubscriptionWrite], checkpointFor name: String) async throws {
-        guard let last = writes.last else { return }
+        guard !writes.isEmpty else { return }
         try await database.write(.rebuildable) { db in
-            let checkpoint = try SQLiteCheckpointStore.checkpoint(for: name, db)
-            for write in writes where write.position > checkpoint { try db.run(write.statements) }
-            if last.position > checkpoint { try SQLiteCheckpointStore.store(last.position, for: name, db) }
+            let batch = PastCheckpoint(writes, after: try SQLiteCheckpointStore.checkpoint(for: name, db), position: \.position)
+            for write in batch.items { try db.run(write.statements) }
+            if let checkpoint = batch.checkpoint { try SQLiteCheckpointStore.store(checkpoint, for: name, db) }
         }
     }
 

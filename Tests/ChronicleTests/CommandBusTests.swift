@@ -116,3 +116,25 @@ struct AddToTill: NamedCommand {
         #expect(try await store.headPosition() == 1)
     }
 }
+
+struct RefundTill: NamedCommand, Encodable {
+    static let typeName = "RefundTill"
+    let tillId: String
+    let amount: Int64
+    enum CodingKeys: String, CodingKey { case tillId = "till_id", amount }
+}
+
+@Suite struct ProcessCommandTests {
+    @Test func aProcessCommandReadsBackAsTheTypeItWasMadeOfAndNoOther() {
+        let command = ProcessCommand(RefundTill(tillId: "t-1", amount: 40))
+        #expect(command.type == "RefundTill")
+        #expect(command.fields == ["till_id": .string("t-1"), "amount": .number(40)])
+        let back = command.as(RefundTill.self)
+        #expect(back?.tillId == "t-1" && back?.amount == 40)
+        // Another type, even with the same fields, is not it.
+        #expect(command.as(AddToTill.self) == nil)
+        // Fields that are not the type's: nil, not a trap.
+        #expect(ProcessCommand("RefundTill", ["till_id": .number(1)]).as(RefundTill.self) == nil)
+        #expect(ProcessAction.send(RefundTill(tillId: "t-1", amount: 40)) == .send(command))
+    }
+}

@@ -108,24 +108,24 @@ public struct TransferProcess: ProcessManager {
         switch event {
         case .transfer(let transfer, _), .account(_, let transfer, _): id = transfer
         }
-        let step = ProcessAction.schedule(ProcessCommand(TimeOutTransfer(transferId: id)), after: timeout, key: "step")
+        let step = ProcessAction.schedule(TimeOutTransfer(transferId: id), after: timeout, key: "step")
         switch event {
         case .transfer(_, .requested):
-            return [.send(ProcessCommand(DebitAccount(accountId: from, amount: amount, transferId: id))), step]
+            return [.send(DebitAccount(accountId: from, amount: amount, transferId: id)), step]
         case .account(let account, _, .withdrawn) where account == from:
             // Sent in evolve's order: the credit, or (timed out before the debit landed) the refund.
-            if state.refundSent { return [.cancel(key: "step"), .send(ProcessCommand(CreditAccount(accountId: from, amount: amount, transferId: id)))] }
-            return [.send(ProcessCommand(CreditAccount(accountId: to, amount: amount, transferId: id))), step]
+            if state.refundSent { return [.cancel(key: "step"), .send(CreditAccount(accountId: from, amount: amount, transferId: id))] }
+            return [.send(CreditAccount(accountId: to, amount: amount, transferId: id)), step]
         case .account(let account, _, .paymentDeclined) where account == from:
-            return [.cancel(key: "step"), .send(ProcessCommand(DeclineTransfer(transferId: id, reason: "insufficient funds")))]
+            return [.cancel(key: "step"), .send(DeclineTransfer(transferId: id, reason: "insufficient funds"))]
         case .account(let account, _, .deposited) where account == to && state.creditSent:
-            return [.cancel(key: "step"), .send(ProcessCommand(CompleteTransfer(transferId: id)))]
+            return [.cancel(key: "step"), .send(CompleteTransfer(transferId: id))]
         case .account(let account, _, .deposited) where account == from && state.refundSent:
-            return [.cancel(key: "step"), .send(ProcessCommand(RefundTransfer(transferId: id)))]
+            return [.cancel(key: "step"), .send(RefundTransfer(transferId: id))]
         case .transfer(_, .creditRefused):
-            return [.send(ProcessCommand(CreditAccount(accountId: from, amount: amount, transferId: id)))]
+            return [.send(CreditAccount(accountId: from, amount: amount, transferId: id))]
         case .transfer(_, .timedOut) where state.refundSent && state.debited && !state.creditSent:
-            return [.send(ProcessCommand(CreditAccount(accountId: from, amount: amount, transferId: id)))]
+            return [.send(CreditAccount(accountId: from, amount: amount, transferId: id))]
         case .transfer(_, .completed), .transfer(_, .declined), .transfer(_, .refunded):
             return [.cancel(key: "step")]
         default:
@@ -134,18 +134,15 @@ public struct TransferProcess: ProcessManager {
     }
 
     public func rejected(_ command: ProcessCommand, reason: String, in state: State) -> [ProcessAction] {
-        guard case .string(let id)? = command.fields["transfer_id"] else { return [] }
-        let account = command.fields["account_id"]?.stringValue
-        switch command.type {
-        case DebitAccount.typeName:
+        if let debit = command.as(DebitAccount.self) {
             // No such source, or a closed one: nothing moved.
-            return [.cancel(key: "step"), .send(ProcessCommand(DeclineTransfer(transferId: id, reason: reason)))]
-        case CreditAccount.typeName where account == state.to && !state.settled:
-            return [.send(ProcessCommand(RefuseTransferCredit(transferId: id, reason: reason)))]
-        default:
-            // A refund the source refuses (closed since) stays in the outbox's log for an operator.
-            return []
+            return [.cancel(key: "step"), .send(DeclineTransfer(transferId: debit.transferId, reason: reason))]
         }
+        if let credit = command.as(CreditAccount.self), credit.accountId == state.to, !state.settled {
+            return [.send(RefuseTransferCredit(transferId: credit.transferId, reason: reason))]
+        }
+        // A refund the source refuses (closed since) stays in the outbox's log for an operator.
+        return []
     }
 
     public func isFinished(_ state: State) -> Bool { state.settled }

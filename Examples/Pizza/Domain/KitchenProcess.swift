@@ -37,11 +37,11 @@ public struct KitchenProcess: ProcessManager {
     public func react(to event: (order: String, event: PizzaOrder.Event), in state: State) -> [ProcessAction] {
         let order = event.order
         switch event.event {
-        case .requested: return [.send(ProcessCommand(ValidatePizzaOrder(orderId: order)))]
-        case .validated: return [.send(ProcessCommand(StartPizzaAssembly(orderId: order)))]
-        case .assemblyStarted: return [.schedule(ProcessCommand(StartPizzaBaking(orderId: order)), after: step, key: "step")]
-        case .bakingStarted: return [.schedule(ProcessCommand(SendPizzaOutForDelivery(orderId: order)), after: step, key: "step")]
-        case .outForDelivery: return [.schedule(ProcessCommand(ConfirmPizzaDelivery(orderId: order)), after: step, key: "step")]
+        case .requested: return [.send(ValidatePizzaOrder(orderId: order))]
+        case .validated: return [.send(StartPizzaAssembly(orderId: order))]
+        case .assemblyStarted: return [.schedule(StartPizzaBaking(orderId: order), after: step, key: "step")]
+        case .bakingStarted: return [.schedule(SendPizzaOutForDelivery(orderId: order), after: step, key: "step")]
+        case .outForDelivery: return [.schedule(ConfirmPizzaDelivery(orderId: order), after: step, key: "step")]
         case .rejected, .delivered: return []
         }
     }

@@ -72,6 +72,13 @@ public struct ProcessCommand: Sendable, Hashable, CustomStringConvertible {
     /// Whether this is a command of type `C` (its type name).
     public func `is`<C: NamedCommand>(_ type: C.Type) -> Bool { self.type == C.typeName }
 
+    /// This command as a `C`, when it is one (its type name, and fields that decode): how a process
+    /// manager reads back, typed, a command of its own that the bus rejected.
+    public func `as`<C: NamedCommand>(_ type: C.Type) -> C? {
+        guard self.type == C.typeName else { return nil }
+        return try? JSONDecoder().decode(C.self, from: body)
+    }
+
     /// The body the bus reads: the fields as a JSON object, keys sorted (the same command, the same bytes).
     public var body: Data {
         return (try? StoredJSON.encode(fields)) ?? Data("{}".utf8)
@@ -95,6 +102,14 @@ public enum ProcessAction: Sendable, Hashable {
     case schedule(ProcessCommand, after: Duration, key: String)
     /// Cancels the pending deadline `key` of the process (nothing if none).
     case cancel(key: String)
+
+    /// Send the typed `command` now.
+    public static func send(_ command: some NamedCommand & Encodable) -> ProcessAction { .send(ProcessCommand(command)) }
+
+    /// Send the typed `command` once `delay` has passed, unless the deadline `key` is cancelled first.
+    public static func schedule(_ command: some NamedCommand & Encodable, after delay: Duration, key: String) -> ProcessAction {
+        .schedule(ProcessCommand(command), after: delay, key: key)
+    }
 }
 
 /// The time process managers' deadlines are measured by: the wall clock in production, one the tests move.

@@ -19,6 +19,24 @@ public protocol SubscriptionStorage: Sendable {
     func execute(_ statements: [SQLStatement], for name: String) async throws
 }
 
+/// A batch seen from the checkpoint stored with its subscription's rows: the one rule of every
+/// checkpointed write, whatever the backend (a subscription's storage, a rebuild's replica) — apply only
+/// what lies past the stored checkpoint (what is at or before it was committed already, by this runner
+/// before a crash or by another), then move the checkpoint to the batch's last position, both in the
+/// transaction that read the checkpoint. A backend does the reading, running and storing.
+public struct PastCheckpoint<Item> {
+    /// The items past the stored checkpoint, in order: the ones to apply.
+    public let items: [Item]
+    /// Where the checkpoint moves (nil: the batch is all at or before it, and nothing is written).
+    public let checkpoint: GlobalPosition?
+
+    /// `batch` (in log order) against the stored `checkpoint`, each item at `position`.
+    public init(_ batch: [Item], after checkpoint: GlobalPosition, position: (Item) -> GlobalPosition) {
+        items = batch.filter { position($0) > checkpoint }
+        self.checkpoint = batch.last.map(position).flatMap { $0 > checkpoint ? $0 : nil }
+    }
+}
+
 /// What taking in one event writes.
 public struct SubscriptionWrite: Sendable {
     /// The event's position.
