@@ -43,6 +43,14 @@ extension CommandBus {
     }
 }
 
+extension CommandBus {
+    /// Sends the command `C` read from `fields` and answers as `POST /commands/:type` does (see
+    /// ``respond(to:fields:creates:)``): for a module's own routes, which know the command's type.
+    public func respond<C: NamedCommand>(to type: C.Type, fields: [String: JSONValue], creates: Bool = false) async throws -> Response {
+        try await respond(to: C.typeName, fields: fields, creates: creates)
+    }
+}
+
 extension CommandAnswer {
     /// The answer as HTTP says it: accepted, 200 (201 when `creates`) with ``CommandAnswerBody``; a
     /// rejection as its module maps it (`APIErrorConvertible`), 422 `{"error"}` when it does not.

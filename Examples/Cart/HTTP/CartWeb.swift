@@ -29,16 +29,16 @@ public struct CartWeb: HTTPModule {
         routes.post("/cart/:cart_id/items") { request, context in
             var fields = try await JSONBody.object(of: request, context: context)
             fields["cart_id"] = .string(context.parameters.get("cart_id") ?? "")
-            return try await runtime.bus.respond(to: AddCartItem.typeName, fields: fields)
+            return try await runtime.bus.respond(to: AddCartItem.self, fields: fields)
         }
         routes.delete("/cart/:cart_id/items/:product_id") { _, context in
             let fields: [String: JSONValue] = [
                 "cart_id": .string(context.parameters.get("cart_id") ?? ""), "product_id": .string(context.parameters.get("product_id") ?? ""),
             ]
-            return try await runtime.bus.respond(to: RemoveCartItem.typeName, fields: fields)
+            return try await runtime.bus.respond(to: RemoveCartItem.self, fields: fields)
         }
         routes.post("/cart/:cart_id/checkout") { _, context in
-            try await runtime.bus.respond(to: CheckOutCart.typeName, fields: ["cart_id": .string(context.parameters.get("cart_id") ?? "")])
+            try await runtime.bus.respond(to: CheckOutCart.self, fields: ["cart_id": .string(context.parameters.get("cart_id") ?? "")])
         }
         routes.get("/cart/warehouse/orders") { request, _ in
             JSONBody.response(.ok, try await runtime.rows(WarehouseOrders.query, for: request))

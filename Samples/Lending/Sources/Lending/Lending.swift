@@ -104,7 +104,7 @@ struct LendingWeb: HTTPModule {
         routes.post("/lending/books/:book_id/lend") { request, context in
             var fields = try await JSONBody.object(of: request, context: context)
             fields["book_id"] = .string(context.parameters.get("book_id") ?? "")
-            return try await runtime.bus.respond(to: LendBook.typeName, fields: fields)
+            return try await runtime.bus.respond(to: LendBook.self, fields: fields)
         }
         routes.get("/lending/loans") { request, _ in
             // Read your writes: `?after=<position>` waits until the read model has taken that event in.
