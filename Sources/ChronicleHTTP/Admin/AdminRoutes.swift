@@ -375,8 +375,9 @@ struct RebuildBody: Encodable {
 }
 
 /// A revert's outcome as the console and `chronicle streams revert` show it: `{"reverted", "steps":
-/// [{"version", "type", "compensated_by", "note", "refused"}], "stream_version", "position"}` (`note`
-/// and `position` left out when there is none).
+/// [{"version", "type", "compensated_by", "note", "refused"}], "stream_version", "position"}`. A missing
+/// `note` or `position` is `null` over HTTP (as in every response) and left out of the command's output,
+/// as before this body had a type of its own.
 public struct RevertBody: Encodable {
     /// The outcome.
     public let outcome: RevertOutcome
