@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -37,8 +37,25 @@ let package = Package(
         // `swift package generate-documentation --target Chronicle` (DocC; articles in Sources/Chronicle/Chronicle.docc).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // KurrentDB's gRPC client protocol (issue 23): the code generated from Protos/ is committed
+        // (scripts/generate-protos); no build runs protoc.
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
+        // KurrentDB's v1 client protocol as Swift: messages and service stubs generated from
+        // Protos/kurrentdb/v1 by scripts/generate-protos, and committed.
+        .target(
+            name: "ChronicleKurrentProtocol",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Sources/ChronicleKurrentProtocol"
+        ),
         // Core vocabulary, protocols and the in-memory reference store. No I/O.
         .target(
             name: "Chronicle",
