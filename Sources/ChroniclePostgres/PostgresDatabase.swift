@@ -510,6 +510,101 @@ public final class PostgresDatabase: Sendable {
                 """
             ]
         ),
+        (
+            6, "protocol events",
+            [
+                // Events of KurrentDB's protocol clients: content_type is NULL for JSON text in data (every
+                // event before), else the media type given, with data NULL and the bytes in data_bytes;
+                // custom_metadata holds the client's metadata bytes as given (NULL when none). Dropping NOT
+                // NULL and adding columns without defaults rewrite no row.
+                "ALTER TABLE events ALTER COLUMN data DROP NOT NULL",
+                "ALTER TABLE events ADD COLUMN data_bytes bytea, ADD COLUMN content_type text, ADD COLUMN custom_metadata bytea",
+                // A stream is tombstoned once its `$streamDeleted` event is appended: nothing may follow it.
+                // A constant default adds the column without rewriting the table.
+                "ALTER TABLE streams ADD COLUMN tombstoned boolean NOT NULL DEFAULT false",
+                // chronicle_append_all as in 4, and an append to a tombstoned stream answers `deleted`.
+                """
+                CREATE OR REPLACE FUNCTION chronicle_append_all(
+                    p_streams text[], p_categories text[], p_expected_kinds text[], p_expected bigint[],
+                    p_counts integer[], p_ids uuid[], p_types text[], p_schema_versions integer[], p_data text[],
+                    p_metadata text[], p_recorded_at timestamptz, p_channel text)
+                RETURNS TABLE (r_outcome text, r_version bigint, r_first bigint, r_last bigint, r_error text)
+                LANGUAGE plpgsql AS $$
+                DECLARE
+                    v_head bigint;
+                    v_start bigint;
+                    v_actual bigint;
+                    v_count integer;
+                    v_from integer := 1;
+                    v_to integer;
+                    v_id uuid;
+                    v_stored boolean;
+                    v_tombstoned boolean;
+                    i integer;
+                BEGIN
+                    PERFORM set_config('lock_timeout', '5s', true);
+                    SELECT h.position INTO v_head FROM chronicle_head h WHERE h.id = 1 FOR UPDATE;
+                    v_start := v_head;
+                    FOR i IN 1 .. cardinality(p_streams) LOOP
+                        v_count := p_counts[i];
+                        v_to := v_from + v_count - 1;
+                        r_version := 0; r_first := 0; r_last := 0; r_error := NULL;
+                        -- One id at a time, by equality on the unique index: `event_id = ANY(ids)` let the
+                        -- planner choose (and cache, for the connection) a scan of the whole log while the
+                        -- table's statistics were young.
+                        v_stored := false;
+                        FOREACH v_id IN ARRAY p_ids[v_from:v_to] LOOP
+                            IF EXISTS (SELECT 1 FROM events e WHERE e.event_id = v_id) THEN
+                                v_stored := true;
+                                EXIT;
+                            END IF;
+                        END LOOP;
+                        IF v_stored THEN
+                            r_outcome := 'stored';
+                        ELSE
+                            v_tombstoned := false;
+                            SELECT s.version, s.tombstoned INTO v_actual, v_tombstoned FROM streams s WHERE s.stream_name = p_streams[i];
+                            v_actual := COALESCE(v_actual, 0);
+                            IF COALESCE(v_tombstoned, false) THEN
+                                r_outcome := 'deleted'; r_version := v_actual;
+                            ELSIF NOT (p_expected_kinds[i] = 'any'
+                                    OR (p_expected_kinds[i] = 'no_stream' AND v_actual = 0)
+                                    OR (p_expected_kinds[i] = 'stream_exists' AND v_actual > 0)
+                                    OR (p_expected_kinds[i] = 'exactly' AND v_actual = p_expected[i])) THEN
+                                r_outcome := 'conflict'; r_version := v_actual;
+                            ELSE
+                                BEGIN
+                                    INSERT INTO events (position, event_id, stream_name, category, stream_version, type,
+                                                        schema_version, data, metadata, recorded_at)
+                                    SELECT v_head + u.n, u.id, p_streams[i], p_categories[i], v_actual + u.n, u.type, u.schema_version,
+                                           u.data::json, u.metadata::json, p_recorded_at
+                                    FROM unnest(p_ids[v_from:v_to], p_types[v_from:v_to], p_schema_versions[v_from:v_to],
+                                                p_data[v_from:v_to], p_metadata[v_from:v_to])
+                                         WITH ORDINALITY AS u(id, type, schema_version, data, metadata, n);
+                                    INSERT INTO streams (stream_name, version, last_position, last_written_at)
+                                    VALUES (p_streams[i], v_actual + v_count, v_head + v_count, p_recorded_at)
+                                    ON CONFLICT (stream_name) DO UPDATE SET
+                                        version = excluded.version, last_position = excluded.last_position,
+                                        last_written_at = excluded.last_written_at;
+                                    r_outcome := 'appended'; r_version := v_actual + v_count; r_first := v_head + 1; r_last := v_head + v_count;
+                                    v_head := v_head + v_count;
+                                EXCEPTION WHEN OTHERS THEN
+                                    r_outcome := 'error'; r_error := SQLERRM;
+                                END;
+                            END IF;
+                        END IF;
+                        v_from := v_to + 1;
+                        RETURN NEXT;
+                    END LOOP;
+                    IF v_head > v_start THEN
+                        UPDATE chronicle_head SET position = v_head WHERE id = 1;
+                        PERFORM pg_notify(p_channel, current_schema() || ':' || v_head::text);
+                    END IF;
+                END
+                $$
+                """,
+            ]
+        ),
     ]
 }
 

@@ -40,6 +40,11 @@ public final class PostgresEventStore: EventStore {
         -> AppendResult
     {
         try AppendRules.validate(events, to: stream)
+        // Bytes, custom metadata and tombstones (protocol clients' events) take the transaction of a
+        // re-send: the shared statement carries JSON text only.
+        guard events.allSatisfy({ $0.isPlain && $0.type != NewEvent.tombstoneType }) else {
+            return try await appendResending(events, to: stream, expecting: expected, recordedAt: now())
+        }
         let outcome = try await appends.submit(PendingPostgresAppend(events: events, stream: stream, expected: expected)) { batch in
             try await self.commit(batch)
         }
@@ -50,6 +55,8 @@ public final class PostgresEventStore: EventStore {
                 lastPosition: GlobalPosition(rawValue: outcome.last), wasAlreadyStored: false)
         case "conflict":
             throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: outcome.version)
+        case "deleted":
+            throw EventStoreError.streamDeleted(stream: stream)
         case "stored":
             return try await appendResending(events, to: stream, expecting: expected, recordedAt: now())
         default:
@@ -136,10 +143,11 @@ public final class PostgresEventStore: EventStore {
             { stored[event.id] = event }
             if let earlier = try AppendRules.idempotentResult(for: events, to: stream, stored: stored) { return earlier }
 
-            var actual: StreamVersion = 0
-            for try await version in try await connection.query(
-                "SELECT version FROM streams WHERE stream_name = \(stream.description)", logger: logger
-            ).decode(Int64.self) { actual = version }
+            var (actual, tombstoned): (StreamVersion, Bool) = (0, false)
+            for try await (version, deleted) in try await connection.query(
+                "SELECT version, tombstoned FROM streams WHERE stream_name = \(stream.description)", logger: logger
+            ).decode((Int64, Bool).self) { (actual, tombstoned) = (version, deleted) }
+            if tombstoned { throw EventStoreError.streamDeleted(stream: stream) }
             guard expected.isSatisfied(by: actual) else {
                 throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: actual)
             }
@@ -149,21 +157,23 @@ public final class PostgresEventStore: EventStore {
                 try await connection.query(
                     """
                     INSERT INTO events (position, event_id, stream_name, category, stream_version, type,
-                                        schema_version, data, metadata, recorded_at)
+                                        schema_version, data, metadata, recorded_at, data_bytes, content_type, custom_metadata)
                     VALUES (\(position), \(event.id), \(stream.description), \(stream.category), \(version), \(event.type),
-                            \(event.schemaVersion), \(String(decoding: event.data, as: UTF8.self))::json,
-                            \(String(decoding: event.metadata.jsonData(), as: UTF8.self))::json, \(recordedAt))
+                            \(event.schemaVersion), \(event.contentType.isJSONText ? String(decoding: event.data, as: UTF8.self) : nil)::json,
+                            \(String(decoding: event.metadata.jsonData(), as: UTF8.self))::json, \(recordedAt),
+                            \(event.contentType.isJSONText ? nil : ByteBuffer(bytes: event.data)), \(event.contentType.stored),
+                            \(event.customMetadata.isEmpty ? nil : ByteBuffer(bytes: event.customMetadata)))
                     """, logger: logger)
             }
             let last = head + Int64(events.count)
             let newVersion = actual + Int64(events.count)
             try await connection.query(
                 """
-                INSERT INTO streams (stream_name, version, last_position, last_written_at)
-                VALUES (\(stream.description), \(newVersion), \(last), \(recordedAt))
+                INSERT INTO streams (stream_name, version, last_position, last_written_at, tombstoned)
+                VALUES (\(stream.description), \(newVersion), \(last), \(recordedAt), \(events.last?.type == NewEvent.tombstoneType))
                 ON CONFLICT (stream_name) DO UPDATE SET
                     version = excluded.version, last_position = excluded.last_position,
-                    last_written_at = excluded.last_written_at
+                    last_written_at = excluded.last_written_at, tombstoned = excluded.tombstoned
                 """, logger: logger)
             try await connection.query("UPDATE chronicle_head SET position = \(last) WHERE id = 1", logger: logger)
             // Delivered at COMMIT; only a wake-up hint.
@@ -233,7 +243,7 @@ public final class PostgresEventStore: EventStore {
                 """, logger: self.logger)
             for try await (stream, version, last, at) in rows.decode((String, Int64, Int64, Date).self) {
                 streams.append(
-                    StreamInfo(name: try StreamName(stream), version: version, lastPosition: GlobalPosition(rawValue: last), lastWrittenAt: at))
+                    StreamInfo(name: StreamName(storedName: stream), version: version, lastPosition: GlobalPosition(rawValue: last), lastWrittenAt: at))
             }
             return streams
         }
@@ -298,21 +308,25 @@ public final class PostgresEventStore: EventStore {
     }
 
     static let columns = """
-        SELECT position, event_id, stream_name, stream_version, type, schema_version, data::text, metadata::text, recorded_at
+        SELECT position, event_id, stream_name, stream_version, type, schema_version, data::text, metadata::text, recorded_at,
+               data_bytes, content_type, custom_metadata
         FROM events
         """
 
     static func fetch(_ query: PostgresQuery, _ connection: PostgresConnection, _ logger: Logger) async throws -> [RecordedEvent] {
         var events: [RecordedEvent] = []
         let rows = try await connection.query(query, logger: logger)
-        for try await (position, id, stream, version, type, schemaVersion, data, metadata, recordedAt) in rows.decode(
-            (Int64, UUID, String, Int64, String, Int, String, String, Date).self)
+        for try await (position, id, stream, version, type, schemaVersion, text, metadata, recordedAt, bytes, contentType, custom)
+            in rows.decode((Int64, UUID, String, Int64, String, Int, String?, String, Date, ByteBuffer?, String?, ByteBuffer?).self)
         {
+            // JSON text in data; any other payload's bytes in data_bytes.
+            let data = text.map { Data($0.utf8) } ?? bytes.map { Data($0.readableBytesView) } ?? Data()
             events.append(
                 RecordedEvent(
-                    id: id, stream: try StreamName(stream), version: version, position: GlobalPosition(rawValue: position),
-                    type: type, schemaVersion: schemaVersion, data: Data(data.utf8),
-                    metadata: try Metadata.fromJSON(Data(metadata.utf8)), recordedAt: recordedAt))
+                    id: id, stream: StreamName(storedName: stream), version: version, position: GlobalPosition(rawValue: position),
+                    type: type, schemaVersion: schemaVersion, data: data, metadata: try Metadata.fromJSON(Data(metadata.utf8)),
+                    recordedAt: recordedAt, contentType: EventContentType(stored: contentType),
+                    customMetadata: custom.map { Data($0.readableBytesView) } ?? Data()))
         }
         return events
     }

@@ -237,6 +237,18 @@ public final class SQLiteDatabase: Sendable {
                     )
                     """)
         }
+        migrator.registerMigration("v4: protocol events") { db in
+            // Events of KurrentDB's protocol clients: content_type is NULL for JSON text (every event
+            // before), else the media type given, with data stored as a BLOB; custom_metadata holds the
+            // client's metadata bytes as given (NULL when none); streams.tombstoned is 1 once a stream's
+            // `$streamDeleted` event is appended (nothing may follow it). Adding columns rewrites no row.
+            try db.execute(
+                sql: """
+                    ALTER TABLE events ADD COLUMN content_type TEXT;
+                    ALTER TABLE events ADD COLUMN custom_metadata BLOB;
+                    ALTER TABLE streams ADD COLUMN tombstoned INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -80,34 +80,41 @@ public final class SQLiteEventStore: EventStore {
         let (events, stream, expected) = (request.events, request.stream, request.expected)
         let stored = try storedEvents(ids: events.map(\.id), db)
         if let earlier = try AppendRules.idempotentResult(for: events, to: stream, stored: stored) { return earlier }
-        let actual =
-            try StreamVersion.fetchOne(
-                db, sql: "SELECT version FROM streams WHERE stream_name = ?", arguments: [stream.description]) ?? 0
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT version, tombstoned FROM streams WHERE stream_name = ?"), arguments: [stream.description])
+        let actual: StreamVersion = row?[0] ?? 0
+        if row?[1] == true { throw EventStoreError.streamDeleted(stream: stream) }
         guard expected.isSatisfied(by: actual) else {
             throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: actual)
         }
         let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO events (position, event_id, stream_name, category, stream_version, type,
-                                    schema_version, data, metadata, recorded_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    schema_version, data, metadata, recorded_at, content_type, custom_metadata)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         for (offset, event) in events.enumerated() {
+            // JSON text as TEXT (as always); any other payload as a BLOB, byte for byte.
+            let data: any DatabaseValueConvertible =
+                event.contentType.isJSONText ? String(decoding: event.data, as: UTF8.self) : event.data
             try insert.execute(arguments: [
                 head + Int64(offset) + 1, event.id.lowercasedString, stream.description, stream.category,
-                actual + Int64(offset) + 1, event.type, event.schemaVersion, String(decoding: event.data, as: UTF8.self),
-                String(decoding: event.metadata.jsonData(), as: UTF8.self), request.recordedAt,
+                actual + Int64(offset) + 1, event.type, event.schemaVersion, data,
+                String(decoding: event.metadata.jsonData(), as: UTF8.self), request.recordedAt, event.contentType.stored,
+                event.customMetadata.isEmpty ? nil : event.customMetadata,
             ])
         }
         let last = head + Int64(events.count)
         try db.cachedStatement(
             sql: """
-                INSERT INTO streams (stream_name, version, last_position, last_written_at) VALUES (?, ?, ?, ?)
+                INSERT INTO streams (stream_name, version, last_position, last_written_at, tombstoned) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (stream_name) DO UPDATE SET
                     version = excluded.version, last_position = excluded.last_position,
-                    last_written_at = excluded.last_written_at
+                    last_written_at = excluded.last_written_at, tombstoned = excluded.tombstoned
                 """
-        ).execute(arguments: [stream.description, actual + Int64(events.count), last, request.recordedAt])
+        ).execute(arguments: [
+            stream.description, actual + Int64(events.count), last, request.recordedAt, events.last?.type == NewEvent.tombstoneType,
+        ])
         return AppendResult(
             streamVersion: actual + Int64(events.count), firstPosition: GlobalPosition(rawValue: head + 1),
             lastPosition: GlobalPosition(rawValue: last), wasAlreadyStored: false)
@@ -153,7 +160,7 @@ public final class SQLiteEventStore: EventStore {
                 arguments: [name?.description ?? "", limit]
             ).map { row in
                 StreamInfo(
-                    name: try StreamName(row["stream_name"] as String), version: row["version"],
+                    name: StreamName(storedName: row["stream_name"] as String), version: row["version"],
                     lastPosition: GlobalPosition(rawValue: row["last_position"]),
                     lastWrittenAt: Self.date(fromMilliseconds: row["last_written_at"]))
             }
@@ -200,7 +207,10 @@ public final class SQLiteEventStore: EventStore {
 
     /// The columns ``event(from:)`` reads, by index.
     static let columns =
-        "SELECT position, event_id, stream_name, stream_version, type, schema_version, data, metadata, recorded_at FROM events"
+        """
+        SELECT position, event_id, stream_name, stream_version, type, schema_version, data, metadata, recorded_at,
+               content_type, custom_metadata FROM events
+        """
 
     /// Decodes one row of ``columns``; a row the store cannot read is an error, never skipped. The stream
     /// name was validated when it was appended, and is not checked again.
@@ -212,7 +222,8 @@ public final class SQLiteEventStore: EventStore {
         return RecordedEvent(
             id: id, stream: StreamName(storedName: row[2]), version: row[3], position: GlobalPosition(rawValue: position),
             type: row[4], schemaVersion: row[5], data: row[6] as Data, metadata: try Metadata.fromJSON(row[7] as Data),
-            recordedAt: date(fromMilliseconds: row[8]))
+            recordedAt: date(fromMilliseconds: row[8]), contentType: EventContentType(stored: row[9]),
+            customMetadata: (row[10] as Data?) ?? Data())
     }
 
     static func date(fromMilliseconds ms: Int64) -> Date {

@@ -32,6 +32,10 @@ public enum StoreContract {
         check("answers each of many concurrent appenders with mixed expected versions on its own", mixedConcurrentAppends),
         check("shows a tailing reader every position once, in order, while writers run", readerSeesNoGap),
         check("subscription catches up then goes live without gap or duplicate", subscriptionHandsOver),
+        check("stores any protocol stream name exactly and lists it", keepsProtocolNames),
+        check("keeps bytes, their content type and custom metadata byte for byte", keepsBytes),
+        check("refuses every append after a tombstone, a re-sent tombstone excepted", refusesAfterTombstone),
+        check("reads the global log backwards below a position", readsLogBackwards),
     ]
 
     private static func check(_ name: String, _ run: @escaping @Sendable (any EventStore) async throws -> Void)
@@ -269,6 +273,73 @@ public enum StoreContract {
         #expect(first.first?.lastPosition == 5)
         let rest = try await store.streams(after: first.last?.name, limit: 10)
         #expect(rest.map(\.name.description) == ["thing-c"])
+    }
+
+    static func keepsProtocolNames(_ store: any EventStore) async throws {
+        let names = ["1f0c5e2a-6bd3-4c39-9a43-3fd1c6b0e7a1", "snapshot-$order-7", "$$order-7", "no dash at all", "a-", "-a", "ünïcode-名前"]
+        for name in names {
+            let stream = try StreamName(protocolName: name)
+            #expect(stream.description == name)
+            _ = try await store.append([event()], to: stream, expecting: .noStream)
+            let read = try await store.read(stream, from: 1, direction: .forwards, limit: 10)
+            #expect(read.map(\.stream.description) == [name])
+            #expect(try await store.version(of: stream) == 1)
+        }
+        let listed = try await store.streams(after: nil, limit: 100).map(\.name.description)
+        #expect(Set(listed) == Set(names))
+        #expect(try await store.readAll(after: .start, limit: 100).map(\.stream.description) == names)
+        #expect((try? StreamName(protocolName: "")) == nil)
+        #expect((try? StreamName(protocolName: "a\u{0}b")) == nil)
+        #expect((try? StreamName(protocolName: String(repeating: "x", count: StreamName.maxProtocolNameLength + 1))) == nil)
+    }
+
+    static func keepsBytes(_ store: any EventStore) async throws {
+        let binary = NewEvent(
+            id: UUID(), type: "Blob", data: Data([0, 255, 0xC3, 0x28, 10, 0]), contentType: .octetStream,
+            customMetadata: Data([1, 0, 2]))
+        let unparsed = NewEvent(id: UUID(), type: "NotJSON", data: Data("{not json".utf8), contentType: .unparsedJSON)
+        let empty = NewEvent(id: UUID(), type: "Empty", data: Data(), contentType: .unparsedJSON)
+        let json = NewEvent(id: UUID(), type: "Json", data: Data("{\"a\":1}".utf8), customMetadata: Data("{\"m\":2}".utf8))
+        let s = try stream("bytes")
+        _ = try await store.append([binary, unparsed, empty, json], to: s, expecting: .noStream)
+        let read = try await store.read(s, from: 1, direction: .forwards, limit: 10)
+        #expect(read.map(\.data) == [binary.data, unparsed.data, empty.data, json.data])
+        #expect(read.map(\.contentType) == [.octetStream, .unparsedJSON, .unparsedJSON, .json])
+        #expect(read.map(\.customMetadata) == [binary.customMetadata, Data(), Data(), json.customMetadata])
+        #expect(read.map(\.contentType.mediaType) == ["application/octet-stream", "application/json", "application/json", "application/json"])
+        // The same batch re-sent is the same append; other bytes under the same id are refused.
+        #expect(try await store.append([binary, unparsed, empty, json], to: s, expecting: .noStream).wasAlreadyStored)
+        var changed = binary
+        changed.customMetadata = Data([9])
+        await expectError(.eventIdReused(id: binary.id, stream: s)) {
+            try await store.append([changed, unparsed, empty, json], to: s, expecting: .noStream)
+        }
+    }
+
+    static func refusesAfterTombstone(_ store: any EventStore) async throws {
+        let s = try stream("doomed")
+        _ = try await store.append([event(), event()], to: s, expecting: .noStream)
+        let tombstone = NewEvent(id: UUID(), type: NewEvent.tombstoneType, data: Data("{}".utf8))
+        let ended = try await store.append([tombstone], to: s, expecting: .exactly(2))
+        #expect(ended.streamVersion == 3)
+        await expectError(.streamDeleted(stream: s)) { try await store.append([event()], to: s, expecting: .any) }
+        await expectError(.streamDeleted(stream: s)) { try await store.append([event()], to: s, expecting: .exactly(3)) }
+        // A re-send of the tombstone is the same append, not a new one.
+        #expect(
+            try await store.append([tombstone], to: s, expecting: .exactly(2))
+                == AppendResult(
+                    streamVersion: 3, firstPosition: ended.firstPosition, lastPosition: ended.lastPosition, wasAlreadyStored: true))
+        // Other streams are untouched.
+        _ = try await store.append([event()], to: try stream("alive"), expecting: .noStream)
+        #expect(try await store.version(of: s) == 3)
+    }
+
+    static func readsLogBackwards(_ store: any EventStore) async throws {
+        for n in 0..<5 { _ = try await store.append([event("E", n)], to: try stream("\(n % 2)"), expecting: .any) }
+        #expect(try await store.readAll(before: GlobalPosition(rawValue: 6), limit: 10).map(\.position.rawValue) == [5, 4, 3, 2, 1])
+        #expect(try await store.readAll(before: GlobalPosition(rawValue: 4), limit: 2).map(\.position.rawValue) == [3, 2])
+        #expect(try await store.readAll(before: GlobalPosition(rawValue: 1), limit: 2).isEmpty)
+        #expect(try await store.readAll(before: GlobalPosition(rawValue: 100), limit: 2).map(\.position.rawValue) == [5, 4])
     }
 
     static func keepsMetadata(_ store: any EventStore) async throws {

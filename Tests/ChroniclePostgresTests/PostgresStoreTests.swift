@@ -95,7 +95,7 @@ struct PostgresStoreTests {
                 for _ in 0..<3 { group.addTask { try await database.migrate() } }
                 try await group.waitForAll()
             }
-            #expect(try await database.appliedMigrations() == [1, 2, 3, 4, 5])
+            #expect(try await database.appliedMigrations() == [1, 2, 3, 4, 5, 6])
         }
     }
 }

@@ -147,3 +147,19 @@ extension EventStore {
         return GlobalPosition(rawValue: low)
     }
 }
+
+extension EventStore {
+    /// Up to `limit` events of the global log with a position below `position`, newest first. The log has
+    /// no gaps, so these are the positions just below `position` (or below the head): one forward read of
+    /// that window.
+    public func readAll(before position: GlobalPosition, limit: Int) async throws -> [RecordedEvent] {
+        try AppendRules.validateRead(limit: limit)
+        var end = position.rawValue - 1
+        guard end >= 1 else { return [] }
+        let head = try await headPosition().rawValue
+        if end > head { end = head }
+        let from = max(end - Int64(limit), 0)
+        return try await readAll(after: GlobalPosition(rawValue: from), limit: Int(end - from))
+            .filter { $0.position < position }.reversed()
+    }
+}

@@ -19,6 +19,9 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
     /// The storage cannot take the operation now but may later: the disk is full, the database is
     /// unreachable or did not answer in time. Nothing was written; the same call may be retried.
     case unavailable(String)
+    /// The stream was tombstoned (its last event is ``NewEvent/tombstoneType``): nothing may be appended
+    /// to it again.
+    case streamDeleted(stream: StreamName)
 
     /// Whether retrying the same operation later may succeed (``unavailable(_:)``).
     public var isTransient: Bool {
@@ -43,6 +46,8 @@ public enum EventStoreError: Error, Equatable, CustomStringConvertible {
             "Storage error: \(why)"
         case let .unavailable(why):
             "Storage unavailable: \(why)"
+        case let .streamDeleted(stream):
+            "Event stream '\(stream)' is deleted."
         }
     }
 }

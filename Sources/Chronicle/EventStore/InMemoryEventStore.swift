@@ -24,6 +24,9 @@ public actor InMemoryEventStore: EventStore {
         if let result = try AppendRules.idempotentResult(for: events, to: stream, stored: stored) { return result }
 
         let actual = StreamVersion(streamIndex[stream]?.count ?? 0)
+        if let last = streamIndex[stream]?.last, log[last].type == NewEvent.tombstoneType {
+            throw EventStoreError.streamDeleted(stream: stream)
+        }
         guard expected.isSatisfied(by: actual) else {
             throw EventStoreError.wrongExpectedVersion(stream: stream, expected: expected, actual: actual)
         }
@@ -32,7 +35,8 @@ public actor InMemoryEventStore: EventStore {
             let recorded = RecordedEvent(
                 id: event.id, stream: stream, version: actual + Int64(offset) + 1,
                 position: GlobalPosition(rawValue: Int64(log.count) + 1), type: event.type,
-                schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, recordedAt: recordedAt)
+                schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, recordedAt: recordedAt,
+                contentType: event.contentType, customMetadata: event.customMetadata)
             idIndex[event.id] = log.count
             streamIndex[stream, default: []].append(log.count)
             log.append(recorded)

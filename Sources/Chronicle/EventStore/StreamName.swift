@@ -13,6 +13,9 @@ public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertibl
     public let category: String
     /// The entity id, the part after the first `-`.
     public let id: String
+    /// Whether the name has a `-` at all: a protocol name (``init(protocolName:)``) may have none, and
+    /// then it is its category alone.
+    private let hasDash: Bool
 
     /// The longest accepted category.
     public static let maxCategoryLength = 64
@@ -31,6 +34,7 @@ public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertibl
         }
         self.category = category
         self.id = id
+        self.hasDash = true
     }
 
     /// Parses `category-id`.
@@ -53,7 +57,7 @@ public struct StreamName: Hashable, Sendable, Comparable, CustomStringConvertibl
     }
 
     /// The full name, `category-id`.
-    public var description: String { "\(category)-\(id)" }
+    public var description: String { hasDash ? "\(category)-\(id)" : category }
 
     public static func < (lhs: StreamName, rhs: StreamName) -> Bool { lhs.description < rhs.description }
 
@@ -117,13 +121,34 @@ extension StreamName {
         if let dash = name.utf8.firstIndex(of: UInt8(ascii: "-")) {
             self.init(validatedCategory: String(name[..<dash]), id: String(name[name.index(after: dash)...]))
         } else {
-            self.init(validatedCategory: name, id: "")
+            self.init(validatedCategory: name, id: "", hasDash: false)
         }
     }
 
-    fileprivate init(validatedCategory category: String, id: String) {
+    /// The longest name a protocol client may give, in UTF-8 bytes.
+    public static let maxProtocolNameLength = 1_024
+
+    /// Any name a client of a foreign protocol (KurrentDB's) gives: 1…1,024 bytes of UTF-8 without a NUL
+    /// byte, stored exactly. Its category is the part before the first `-` (the whole name if it has
+    /// none), as KurrentDB's `$ce-` streams read it; a name starting with `$` is a system stream.
+    /// Applications' names (``init(_:)``) are such names too.
+    public init(protocolName name: String) throws(StreamNameError) {
+        guard !name.isEmpty else { throw StreamNameError(name: name, reason: "the name is empty") }
+        guard name.utf8.count <= Self.maxProtocolNameLength else {
+            throw StreamNameError(name: name, reason: "the name is longer than \(Self.maxProtocolNameLength) bytes")
+        }
+        guard !name.utf8.contains(0) else { throw StreamNameError(name: name, reason: "the name holds a NUL character") }
+        self.init(storedName: name)
+    }
+
+    /// Whether this is a system stream (its name starts with `$`): KurrentDB's metadata streams `$$…`
+    /// and the like. No application names one.
+    public var isSystem: Bool { category.utf8.first == UInt8(ascii: "$") }
+
+    fileprivate init(validatedCategory category: String, id: String, hasDash: Bool = true) {
         self.category = category
         self.id = id
+        self.hasDash = hasDash
     }
 }
 
