@@ -58,6 +58,19 @@ let package = Package(
         ),
         // Core vocabulary, protocols and the in-memory reference store. No I/O.
         .target(
+            name: "ChronicleKurrent",
+            dependencies: [
+                "Chronicle", "ChronicleRuntime", "ChronicleKurrentProtocol",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Chronicle",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -218,6 +231,7 @@ let package = Package(
                 "ChronicleSQLite",
                 "ChroniclePostgres",
                 "ChronicleRuntime",
+                "ChronicleKurrent",
                 "ChronicleHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -234,9 +248,14 @@ let package = Package(
             dependencies: [
                 "Chronicle", "ChronicleSQLite", "ChroniclePostgres", "ChronicleRuntime", "ChronicleHTTP", "ChronicleHost",
                 "TodoApp", "TodoHTTP", "BankApp", "BankHTTP", "PizzaApp", "PizzaHTTP", "CartApp", "CartHTTP",
+                "ChronicleKurrent", "ChronicleKurrentProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The benchmark's gRPC client (S11–S13).
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 // The benchmark's raw baseline: SQLite through its C API.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -256,6 +275,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Todo/CLI",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChronicleKurrentTests",
+            dependencies: ["ChronicleKurrent", "ChronicleKurrentProtocol", "Chronicle"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -146,7 +146,7 @@ public enum ChronicleServer {
     /// The application: the HTTP server of `runtime`'s modules, with the runtime (its subscriptions) as
     /// a service beside it. `dependencies` run before the runtime and stop after it: the PostgreSQL client.
     public static func application(
-        runtime: ChronicleRuntime, dependencies: [any Service] = [], configuration: Configuration,
+        runtime: ChronicleRuntime, dependencies: [any Service] = [], edges: [any Service] = [], configuration: Configuration,
         logger: Logger = Logger(label: "chronicle.http"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let monitor = SubscriptionMonitor(runners: runtime.runners, store: runtime.store, checkpoints: runtime.checkpoints)
@@ -159,9 +159,11 @@ public enum ChronicleServer {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Chronicle"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
-        // Shut down in reverse: the server first, then the monitor, the runtime, and the dependencies last.
+        // Shut down in reverse: the server and the other edges (`edges`: the gRPC port) first, then the
+        // monitor, the runtime, and the dependencies last.
         app.addServices(dependencies)
         app.addServices(runtime, MonitorService(monitor: monitor))
+        app.addServices(edges)
         return app
     }
 }

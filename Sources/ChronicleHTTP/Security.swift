@@ -1,3 +1,4 @@
+import Chronicle
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -96,29 +97,11 @@ public struct AccessPolicy: Sendable {
     func isAuthorized(_ request: Request) -> Bool {
         guard let token = adminToken else { return true }
         guard let header = request.headers[.authorization] else { return false }
-        if header.hasPrefix("Bearer ") { return Self.equalInConstantTime(String(header.dropFirst(7)), token) }
-        if header.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(header.dropFirst(6))),
-            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
-        {
-            return Self.equalInConstantTime(String(text[text.index(after: colon)...]), token)
-        }
-        return false
-    }
-
-    /// Compares without stopping at the first difference, so timing tells nothing of the token.
-    static func equalInConstantTime(_ a: String, _ b: String) -> Bool {
-        let (x, y) = (Array(a.utf8), Array(b.utf8))
-        var difference = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<max(x.count, y.count) {
-            difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-        }
-        return difference == 0
+        return AdminCredential(token: token).isCarried(by: header)
     }
 
     /// Whether `host` (an address to listen on) is reachable only from this machine.
-    public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
+    public static func isLoopback(_ host: String) -> Bool { AdminCredential.isLoopback(host) }
 }
 
 enum IPv6Literal {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChronicleHTTP
+import ChronicleKurrent
 import ChronicleRuntime
 import Foundation
 import Hummingbird
@@ -39,6 +40,18 @@ struct Serve<App: HostedApplication>: AsyncParsableCommand {
     @Option(help: "A host name requests may name in their Host header besides localhost and IP addresses (repeatable).")
     var allowedHost: [String] = []
 
+    @Option(
+        help:
+            "Also serve KurrentDB's gRPC client protocol on this port of --host (0 picks a free one): KurrentDB and EventStoreDB clients append, read and subscribe. With an admin credential, every call needs it (basic authentication, any user name)."
+    )
+    var grpcPort: Int?
+
+    @Option(help: "A PEM certificate chain: with --tls-key, the gRPC port speaks TLS.")
+    var tlsCertificate: String?
+
+    @Option(help: "The PEM private key of --tls-certificate.")
+    var tlsKey: String?
+
     func run() async throws {
         storage.bootstrapLogging()
         let registry = PrometheusCollectorRegistry()
@@ -59,10 +72,13 @@ struct Serve<App: HostedApplication>: AsyncParsableCommand {
         configuration.runsSubscriptions = !noWorkers
         let modules = try App.modules(options, HostContext(backend: backend, role: .serve))
         let runtime = try ChronicleRuntime(configuration: configuration, modules: modules, logger: Logger(label: "chronicle.runtime"))
+        let grpc = try grpcServer(runtime: runtime, adminToken: server.access.adminToken, logger: logger)
         let where_ = postgres.map { "PostgreSQL at \($0.endpoint)" } ?? storage.database
         // A database that can never work as configured stops the server at once, with PostgreSQL's reason.
         if let postgres, let reason = await postgres.permanentFailure() { throw OperatorError(reason) }
-        let app = ChronicleServer.application(runtime: runtime, dependencies: postgres.map { [$0.client] } ?? [], configuration: server) {
+        let app = ChronicleServer.application(
+            runtime: runtime, dependencies: postgres.map { [$0.client] } ?? [], edges: grpc.map { [$0] } ?? [], configuration: server
+        ) {
             [host] port in
             // Serving is said once the database is prepared (until then requests wait or answer 503);
             // the listener must not wait for it, so that /health answers meanwhile.
@@ -89,6 +105,32 @@ struct Serve<App: HostedApplication>: AsyncParsableCommand {
 
     /// Whether `error` is the listening socket's bind failing because the address is taken (NIO's
     /// `IOError` for `EADDRINUSE`, recognised by its errno: this target does not link NIO directly).
+    /// The KurrentDB port, when --grpc-port is given.
+    func grpcServer(runtime: ChronicleRuntime, adminToken: String?, logger: Logger) throws -> KurrentServer? {
+        guard let grpcPort else {
+            guard tlsCertificate == nil, tlsKey == nil else { throw OperatorError("--tls-certificate and --tls-key apply to --grpc-port") }
+            return nil
+        }
+        var configuration = KurrentServer.Configuration()
+        configuration.host = host
+        configuration.port = grpcPort
+        switch (tlsCertificate, tlsKey) {
+        case (let certificate?, let key?):
+            for file in [certificate, key] where !FileManager.default.isReadableFile(atPath: file) {
+                throw OperatorError("cannot read \(file) (--tls-certificate / --tls-key)")
+            }
+            configuration.tls = (certificate, key)
+        case (nil, nil): break
+        default: throw OperatorError("give both --tls-certificate and --tls-key, or neither")
+        }
+        configuration.adminToken = adminToken
+        configuration.policy.protectedCategories = runtime.ownedCategories
+        do { try configuration.validate() } catch { throw OperatorError(error.description) }
+        return KurrentServer(configuration: configuration, runtime: runtime) { [host] port in
+            logger.notice("KurrentDB clients connect here", metadata: ["grpc": "\(host):\(port)"])
+        }
+    }
+
     static func isAddressInUse(_ error: any Error) -> Bool {
         let text = String(describing: error)
         return text.contains("errno: \(EADDRINUSE))") || text.contains("Address already in use")

@@ -31,6 +31,10 @@ public protocol ApplicationModule: Sendable {
     /// A few words that tell a person which stream `event` belongs to, when the event carries them (a
     /// todo's title); the admin console's streams list shows the newest one. Nil by default.
     func summary(of event: RecordedEvent) -> String?
+    /// The stream categories whose events the module's commands write and its read models, reactors and
+    /// processes decode: other writers (KurrentDB protocol clients) may read them, never write them. By
+    /// default, the categories of the module's ``CategoryReadModel``s.
+    var ownedCategories: Set<String> { get }
 }
 
 extension ApplicationModule {
@@ -39,6 +43,7 @@ extension ApplicationModule {
     public var processManagers: [any ProcessManager] { [] }
     public func registerCommands(on bus: CommandBus, runtime: ChronicleRuntime) throws {}
     public func summary(of event: RecordedEvent) -> String? { nil }
+    public var ownedCategories: Set<String> { Set(readModels.compactMap { ($0 as? any CategoryReadModel)?.category }) }
 }
 
 /// What the runtime gives a module's reactors: the process's one event store, and a logger.

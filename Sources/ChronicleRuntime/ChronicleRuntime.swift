@@ -76,6 +76,8 @@ public final class ChronicleRuntime: Service, Sendable {
     public let configuration: Configuration
     /// The modules, in registration order.
     public let modules: [any ApplicationModule]
+    /// Every module's ``ApplicationModule/ownedCategories``.
+    public var ownedCategories: Set<String> { modules.reduce(into: []) { $0.formUnion($1.ownedCategories) } }
     /// The event store of the process.
     public let store: any EventStore
     /// The checkpoints (unfenced: for reading them).

@@ -15,8 +15,9 @@ from google.protobuf import descriptor_pb2
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROTOS = os.path.join(ROOT, "Protos", "kurrentdb", "v1")
-FILES = ["shared", "streams", "gossip", "status", "code", "serverfeatures"]
-CLIENT_MODULES = {"shared": "shared_pb2", "streams": "streams_pb2", "gossip": "gossip_pb2", "status": "status_pb2"}
+FILES = ["shared", "streams", "persistent", "gossip", "status", "code", "serverfeatures"]
+CLIENT_MODULES = {"shared": "shared_pb2", "streams": "streams_pb2", "persistent": "persistent_pb2", "gossip": "gossip_pb2",
+                  "status": "status_pb2"}
 
 
 def ours():

@@ -13,7 +13,7 @@ struct EventRoutes {
             router.get("/streams") { request, _ in
                 let after: StreamName?
                 do {
-                    after = try request.uri.queryParameters.get("after").map { try StreamName($0) }
+                    after = try request.uri.queryParameters.get("after").map { try StreamName(protocolName: String($0)) }
                 } catch {
                     throw APIError.badRequest(String(describing: error))
                 }
@@ -24,7 +24,10 @@ struct EventRoutes {
         router.get(prefix + "/streams/:name") { request, context in
             let stream: StreamName
             do {
-                stream = try StreamName(context.parameters.get("name") ?? "")
+                // Any stored name: an application's, or one a KurrentDB client chose (percent-encoded in
+                // the path: `$$order-1`, spaces, any script).
+                let raw = context.parameters.get("name") ?? ""
+                stream = try StreamName(protocolName: raw.removingPercentEncoding ?? raw)
             } catch {
                 throw APIError.badRequest(String(describing: error))
             }
@@ -70,7 +73,10 @@ struct EventsBody: Encodable {
     let events: [EventBody]
 }
 
-/// One recorded event: `{"id", "stream", "version", "position", "type", "recorded_at", "data", "metadata"}`.
+/// One recorded event: `{"id", "stream", "version", "position", "type", "recorded_at", "data", "metadata",
+/// "content_type", "data_base64", "custom_metadata_base64"}`: bytes that are not JSON text (written by a
+/// KurrentDB client) are `data: null` with `data_base64`; a client's custom metadata bytes are
+/// `custom_metadata_base64` (both null otherwise).
 struct EventBody: Encodable {
     let id: String
     let stream: String
@@ -81,6 +87,9 @@ struct EventBody: Encodable {
     let recordedAt: String
     let data: JSONValue
     let metadata: Metadata
+    let contentType: String
+    let dataBase64: String?
+    let customMetadataBase64: String?
 
     init(_ event: RecordedEvent) {
         id = event.id.lowercasedString
@@ -90,12 +99,21 @@ struct EventBody: Encodable {
         type = event.type
         schemaVersion = event.schemaVersion
         recordedAt = Self.timestamp(event.recordedAt)
-        data = (try? JSONDecoder().decode(JSONValue.self, from: event.data)) ?? .string(String(decoding: event.data, as: UTF8.self))
+        if event.contentType.isJSONText {
+            data = (try? JSONDecoder().decode(JSONValue.self, from: event.data)) ?? .string(String(decoding: event.data, as: UTF8.self))
+            dataBase64 = nil
+        } else {
+            data = .null
+            dataBase64 = event.data.base64EncodedString()
+        }
         metadata = event.metadata
+        contentType = event.contentType.mediaType
+        customMetadataBase64 = event.customMetadata.isEmpty ? nil : event.customMetadata.base64EncodedString()
     }
 
     enum CodingKeys: String, CodingKey {
         case id, stream, version, position, type, schemaVersion = "schema_version", recordedAt = "recorded_at", data, metadata
+        case contentType = "content_type", dataBase64 = "data_base64", customMetadataBase64 = "custom_metadata_base64"
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the millisecond the store recorded. (Foundation's ISO 8601 style

@@ -133,6 +133,20 @@
    * Pretty-printed JSON as DOM nodes (never innerHTML: event data is user input). String values under
    * a key in `links` become links made by that function.
    */
+  /** Bytes (base64 from the server) as a hex dump of the first 512, with their count and content type. */
+  function bytesBlock(base64, contentType, className) {
+    const raw = atob(base64);
+    const shown = Math.min(raw.length, 512);
+    const lines = [];
+    for (let offset = 0; offset < shown; offset += 16) {
+      const row = [];
+      for (let i = offset; i < Math.min(offset + 16, shown); i++) row.push(raw.charCodeAt(i).toString(16).padStart(2, '0'));
+      lines.push(`${offset.toString(16).padStart(4, '0')}  ${row.join(' ')}`);
+    }
+    const more = raw.length > shown ? `\n… ${raw.length - shown} more bytes` : '';
+    return el('pre', className, `${contentType}, ${raw.length} bytes\n${lines.join('\n')}${more}`);
+  }
+
   function jsonBlock(value, className, links) {
     const pre = el('pre', className);
     const write = (v, depth, key) => {
@@ -184,7 +198,12 @@
     header.querySelector('.event-version').title = 'Version in its stream';
     const body = el('div', 'event-body');
     const data = el('div', 'event-part');
-    data.append(el('h4', null, 'Data'), jsonBlock(event.data, 'event-data'));
+    // Bytes a KurrentDB client wrote (not JSON text) show as bytes, with their content type.
+    data.append(el('h4', null, 'Data'),
+      event.data_base64 == null ? jsonBlock(event.data, 'event-data') : bytesBlock(event.data_base64, event.content_type, 'event-data event-bytes'));
+    if (event.custom_metadata_base64 != null) {
+      data.append(el('h4', null, 'Custom metadata'), bytesBlock(event.custom_metadata_base64, 'bytes', 'event-custom-metadata event-bytes'));
+    }
     const meta = el('div', 'event-part');
     meta.append(el('h4', null, 'Metadata'), jsonBlock(event.metadata || {}, 'event-metadata', metadataLinks));
     body.append(data, meta);
