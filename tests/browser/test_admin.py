@@ -13,7 +13,9 @@ import uuid
 import pytest
 from selenium.webdriver.common.by import By
 
-from conftest import SEEN_RESPONSES, AdminPage, Server, wait_until
+from urllib.parse import quote
+
+from conftest import SEEN_RESPONSES, AdminPage, Server, free_port, wait_until
 
 TODO_PROJECTIONS = ["outstanding_todos", "scheduled_todos", "completed_todos", "todo_board"]
 PROJECTIONS = TODO_PROJECTIONS + ["bank_balances", "bank_statements", "bank_transfers", "pizza_orders", "cart_warehouse_orders",
@@ -566,3 +568,34 @@ def test_no_request_answered_5xx():
     assert SEEN_RESPONSES, "no browser traffic was recorded"
     failures = [(url, status) for url, status in SEEN_RESPONSES if status >= 500]
     assert not failures, failures
+
+
+def test_a_kurrentdb_clients_events_show_in_the_console_bytes_as_bytes(browser, tmp_path):
+    """Events a KurrentDB client appends through `--grpc-port` are in the console: JSON as JSON, bytes as
+    a hex dump with their content type, custom metadata beside them; the stream's name as the client
+    chose it (spaces, `$`)."""
+    from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
+
+    grpc_port = free_port()
+    served = Server(tmp_path, extra_args=["--grpc-port", str(grpc_port)])
+    served.start()
+    client = KurrentDBClient(uri=f"kurrentdb://127.0.0.1:{grpc_port}?tls=false")
+    try:
+        stream = "order 7 $x"
+        client.append_to_stream(
+            stream, current_version=StreamState.NO_STREAM, timeout=10,
+            events=[NewEvent(type="OrderPlaced", data=b'{"total": 12.5}'),
+                    NewEvent(type="Receipt", data=bytes([0, 255, 1, 2]), content_type="application/octet-stream",
+                             metadata=b"\x07meta")])
+        page = AdminPage(browser, served).open(f"#/streams/{quote(stream, safe='')}")
+        wait_until(lambda: [c["type"] for c in cards(page)] == ["OrderPlaced", "Receipt"], message="the client's events")
+        json_card, bytes_card = page.find_all("#stream-events article.event")
+        assert json.loads(json_card.find_element(By.CSS_SELECTOR, "pre.event-data").text) == {"total": 12.5}
+        dump = bytes_card.find_element(By.CSS_SELECTOR, "pre.event-bytes.event-data").text
+        assert dump.splitlines() == ["application/octet-stream, 4 bytes", "0000  00 ff 01 02"], dump
+        custom = bytes_card.find_element(By.CSS_SELECTOR, "pre.event-custom-metadata").text
+        assert custom.splitlines() == ["bytes, 5 bytes", "0000  07 6d 65 74 61"], custom
+        assert bytes_card.find_element(By.CSS_SELECTOR, ".event-stream").text == stream
+    finally:
+        client.close()
+        served.stop()
