@@ -52,7 +52,7 @@ struct Bench: AsyncParsableCommand {
             let run = Scenarios(directory: directory, sizes: sizes, synchronous: level, python: python)
             print("chronicle bench: SQLite synchronous=\(level.rawValue), \(quick ? "quick" : "full") sizes, \(ProcessInfo.processInfo.activeProcessorCount) cores")
             print(Measurement.header)
-            for scenario in Scenarios.all where wanted?.contains(scenario.id) ?? true {
+            for scenario in Scenarios.all + Scenarios.grpcScenarios where wanted?.contains(scenario.id) ?? true {
                 Self.resetPeakRSS()
                 print(try await scenario.run(run).line(id: scenario.id, title: scenario.title, peakKilobytes: Self.peakRSSKilobytes()))
             }

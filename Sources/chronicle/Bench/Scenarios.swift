@@ -1,5 +1,6 @@
 import Chronicle
 import ChronicleHTTP
+import ChronicleKurrent
 import ChronicleRuntime
 import ChronicleSQLite
 import Foundation
@@ -287,29 +288,56 @@ struct Scenarios: Sendable {
         return try await Self.http(on: backend, baseline: try rawSingleRowRate(), duration: sizes.http, directory: directory)
     }
 
-    /// S8 on `backend`: the Todo module served, 64 connections adding todos for `duration`.
-    static func http(on backend: ChronicleRuntime.Backend, baseline: Double, duration: Duration, directory: URL) async throws -> Measurement {
+    /// Serves the Todo module on `backend` — HTTP, and KurrentDB's gRPC port when `grpc` — runs `body`
+    /// with the runtime and the ports, then stops it all.
+    static func serving<T: Sendable>(
+        _ backend: ChronicleRuntime.Backend, directory: URL, grpc: Bool = false,
+        _ body: @Sendable (ChronicleRuntime, _ http: Int, _ grpc: Int?) async throws -> T
+    ) async throws -> T {
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
         var configuration = ChronicleRuntime.Configuration(backend: backend)
         configuration.subscriptions.pollInterval = .milliseconds(250)
-        let todo = TodoModule(mailSink: try FileMailbox(path: path("s8.mailbox")))
+        let todo = TodoModule(mailSink: try FileMailbox(path: path("served-\(UUID().uuidString).mailbox")))
         let runtime = try ChronicleRuntime(configuration: configuration, modules: [TodoWeb(todo)])
         var server = ChronicleServer.Configuration()
         server.port = 0
         let port = Shared<Int?>(nil)
-        let app = ChronicleServer.application(runtime: runtime, configuration: server, logger: Logger(label: "bench")) { bound in
+        let grpcPort = Shared<Int?>(nil)
+        var edges: [any Service] = []
+        if grpc {
+            var kurrent = KurrentServer.Configuration()
+            kurrent.port = 0
+            kurrent.policy.protectedCategories = runtime.ownedCategories
+            edges.append(KurrentServer(configuration: kurrent, runtime: runtime) { bound in grpcPort.update { $0 = bound } })
+        }
+        let app = ChronicleServer.application(runtime: runtime, edges: edges, configuration: server, logger: Logger(label: "bench")) { bound in
             port.update { $0 = bound }
         }
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "bench")))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            defer { tasks.cancelAll() }
-            var bound: Int?
-            while bound == nil {
+            var (bound, boundGRPC) = (port.value, grpcPort.value)
+            while bound == nil || (grpc && boundGRPC == nil) {
                 try await Task.sleep(for: .milliseconds(10))
-                bound = port.value
+                (bound, boundGRPC) = (port.value, grpcPort.value)
             }
             guard let bound else { throw RawError("no port") }
+            try await runtime.prepare()
+            do {
+                let result = try await body(runtime, bound, boundGRPC)
+                await group.triggerGracefulShutdown()
+                try await tasks.next()
+                return result
+            } catch {
+                tasks.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    /// S8 on `backend`: the Todo module served, 64 connections adding todos for `duration`.
+    static func http(on backend: ChronicleRuntime.Backend, baseline: Double, duration: Duration, directory: URL) async throws -> Measurement {
+        try await serving(backend, directory: directory) { runtime, bound, _ in
             let worstLag = Shared<Int64>(0)
             let sampling = Task {
                 while !Task.isCancelled {
@@ -333,8 +361,6 @@ struct Scenarios: Sendable {
                 for runner in runtime.runners { _ = await runner.waitUntilCaughtUp(to: head, timeout: .seconds(60)) }
             }
             sampling.cancel()
-            await group.triggerGracefulShutdown()
-            try await tasks.next()
             let created = outcome.statuses[201, default: 0]
             let failures = outcome.errors + outcome.statuses.filter { $0.key != 201 }.values.reduce(0, +)
             guard failures == 0, created > 0 else {
