@@ -844,6 +844,36 @@ def test_truncate_before_honoured_by_reads(client, stream):
 
 
 @pytest.mark.metadata
+def test_max_age_honoured_by_reads(client, stream):
+    old = ev()
+    old_position = append(client, stream, [old], StreamState.NO_STREAM)
+    client.set_stream_metadata(stream, metadata={"$maxAge": 1}, timeout=CALL)
+    # The event ages out within a second or so of being written: wait for it with a deadline.
+    deadline = time.monotonic() + 10
+    while ids(client.get_stream(stream, timeout=CALL)) != []:
+        assert time.monotonic() < deadline, "an event older than $maxAge is still read"
+        time.sleep(0.1)
+    young = ev()
+    append(client, stream, [young], 0)
+    assert ids(client.get_stream(stream, timeout=CALL)) == [young.id]
+    # $all keeps everything (no scavenge).
+    assert ids(client.read_all(commit_position=old_position, filter_exclude=(), limit=1, timeout=CALL)) == [old.id]
+
+
+@pytest.mark.delete
+@pytest.mark.filter
+def test_a_tombstone_is_a_system_event_in_all(client, stream):
+    e = ev()
+    append(client, stream, [e], StreamState.NO_STREAM)
+    start = client.get_stream(stream, timeout=CALL)[0].commit_position
+    client.tombstone_stream(stream, current_version=0, timeout=CALL)
+    unfiltered = [x for x in client.read_all(commit_position=start, filter_exclude=(), timeout=CALL) if x.stream_name == stream]
+    assert [x.type for x in unfiltered] == [e.type, "$streamDeleted"]
+    default = [x for x in client.read_all(commit_position=start, timeout=CALL) if x.stream_name == stream]
+    assert [x.type for x in default] == [e.type]
+
+
+@pytest.mark.metadata
 @pytest.mark.delete
 def test_metadata_of_tombstoned_stream(client, stream):
     append(client, stream, [ev()], StreamState.NO_STREAM)

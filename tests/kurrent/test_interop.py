@@ -122,6 +122,20 @@ def test_read_models_pass_over_what_is_not_theirs(client):
             break
         assert time.monotonic() < deadline, f"failing {failing}, behind {behind}"
         time.sleep(0.2)
+    # A rebuild reads the same log, foreign events and all, and comes out the same.
+    status, rebuilt = http("POST", "/admin/api/subscriptions/outstanding_todos/rebuild", {})
+    assert status == 200, rebuilt
+    deadline = time.monotonic() + 30
+    while True:
+        rows = {r["name"]: r for r in http("GET", "/admin/api/subscriptions")[1]["subscriptions"]}
+        rebuild = rows["outstanding_todos"].get("rebuild")
+        if rebuild and rebuild["phase"] in ("done", "failed"):
+            break
+        assert time.monotonic() < deadline, f"the rebuild did not end: {rebuild}"
+        time.sleep(0.2)
+    assert rebuild["phase"] == "done" and rebuild["error"] is None, rebuild
+    status, again = http("GET", f"/todos/outstanding?after={body['position']}")
+    assert status == 200 and again == board
 
 
 def test_the_readmes_python_example_runs_as_written(client):
