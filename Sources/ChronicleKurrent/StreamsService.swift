@@ -362,19 +362,13 @@ struct StreamsService: EventStore_Client_Streams_Streams.SimpleServiceProtocol {
         case (.stream(let streamOptions), .subscription):
             guard filter == nil else { throw RPCError(code: .invalidArgument, message: "a filter applies to $all only") }
             guard !backwards else { throw RPCError(code: .invalidArgument, message: "a subscription reads forwards") }
-            let stop = ClosingSignal()
-            try await withRPCCancellationHandler {
-                try await subscriptions.hold { try await subscribeStream(streamOptions, structured: structured, response, stop: stop) }
-            } onCancelRPC: {
-                stop.close()
+            try await following { stop in
+                try await subscribeStream(streamOptions, structured: structured, response, stop: stop)
             }
         case (.all(let allOptions), .subscription):
             guard !backwards else { throw RPCError(code: .invalidArgument, message: "a subscription reads forwards") }
-            let stop = ClosingSignal()
-            try await withRPCCancellationHandler {
-                try await subscriptions.hold { try await subscribeAll(allOptions, filter: filter, structured: structured, response, stop: stop) }
-            } onCancelRPC: {
-                stop.close()
+            try await following { stop in
+                try await subscribeAll(allOptions, filter: filter, structured: structured, response, stop: stop)
             }
         default:
             throw RPCError(code: .invalidArgument, message: "a read names a stream or $all, and a count or a subscription")
@@ -573,12 +567,32 @@ struct StreamsService: EventStore_Client_Streams_Streams.SimpleServiceProtocol {
         }
     }
 
+    /// Runs a subscription as one of the open ones, until its call ends: `stop` is raised when the call
+    /// is cancelled (its deadline, its client gone, the server stopping). Whatever failed once the call
+    /// ended (a write to a closed stream) is answered as the end it was.
+    private func following(_ body: (_ stop: ClosingSignal) async throws -> Void) async throws {
+        let stop = ClosingSignal()
+        do {
+            try await withRPCCancellationHandler {
+                try await subscriptions.hold { try await body(stop) }
+            } onCancelRPC: {
+                stop.close()
+            }
+        } catch {
+            if stop.isClosed { try check(stop) }
+            throw error
+        }
+    }
+
     /// Ends a subscription whose call was cancelled (the client went away, its deadline passed) or whose
     /// server is stopping.
-    private func check(_ stop: ClosingSignal) throws {
-        if stop.isClosed { throw CancellationError() }
-        try Task.checkCancellation()
+    private func check(_ stop: ClosingSignal) throws(RPCError) {
         try closing.check()
+        // Its deadline passed or its client went away: a client that is still listening (its own
+        // deadline not yet fired) reads DEADLINE_EXCEEDED, never an UNKNOWN of a thrown cancellation.
+        if stop.isClosed || Task.isCancelled {
+            throw RPCError(code: .deadlineExceeded, message: "the call ended: its deadline passed or its client cancelled it")
+        }
     }
 
     /// Waits for an append after `seen` (or the poll interval), the call's end or the server's.

@@ -27,7 +27,10 @@ struct EventRoutes {
                 // Any stored name: an application's, or one a KurrentDB client chose (percent-encoded in
                 // the path: `$$order-1`, spaces, any script).
                 let raw = context.parameters.get("name") ?? ""
-                stream = try StreamName(protocolName: raw.removingPercentEncoding ?? raw)
+                guard let decoded = raw.removingPercentEncoding else {
+                    throw APIError.badRequest("invalid stream name \"\(raw.prefix(80))\": not percent-encoded UTF-8")
+                }
+                stream = try StreamName(protocolName: decoded)
             } catch {
                 throw APIError.badRequest(String(describing: error))
             }
