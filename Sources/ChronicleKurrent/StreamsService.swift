@@ -47,7 +47,7 @@ struct StreamsService: EventStore_Client_Streams_Streams.SimpleServiceProtocol {
         let stream = try Wire.streamName(options.streamIdentifier)
         let expected: ExpectedVersion
         switch options.expectedStreamRevision {
-        case .revision(let r): expected = try Wire.expected(revision: r, noStream: false, streamExists: false)
+        case .revision(let r): expected = try Wire.expected(revision: r)
         case .noStream: expected = .noStream
         case .streamExists: expected = .streamExists
         case .any, nil: expected = .any
@@ -107,10 +107,9 @@ struct StreamsService: EventStore_Client_Streams_Streams.SimpleServiceProtocol {
     func appendOutcome(_ events: [NewEvent], to stream: StreamName, expecting expected: ExpectedVersion) async throws
         -> AppendOutcome
     {
-        try policy.checkWritable(StreamRules.owner(of: stream))
-        if StreamRules.owner(of: stream) != stream, try await StreamRules.isTombstoned(StreamRules.owner(of: stream), in: store) {
-            return .deleted
-        }
+        let owner = StreamRules.owner(of: stream)
+        try policy.checkWritable(owner)
+        if owner != stream, try await StreamRules.isTombstoned(owner, in: store) { return .deleted }
         let metadata = stream.isSystem ? StreamMetadata() : try await StreamMetadata.of(stream, in: store)
         var expected = expected
         if metadata.isSoftDeleted, expected == .noStream { expected = .exactly(try await store.version(of: stream)) }
@@ -150,6 +149,7 @@ struct StreamsService: EventStore_Client_Streams_Streams.SimpleServiceProtocol {
         // Chunks of one append share a correlation id; the last is final. An append past the size limit
         // keeps no events and is answered, when final, with KurrentDB's MaximumAppendSizeExceeded.
         var pending: [UUID: (options: EventStore_Client_Streams_BatchAppendReq.Options, events: [NewEvent], size: Int, tooLarge: Bool)] = [:]
+        var held = 0
         for try await chunk in request {
             guard let correlation = Wire.uuid(chunk.correlationID) else {
                 throw RPCError(code: .invalidArgument, message: "a batch append chunk has no correlation id")
@@ -162,8 +162,18 @@ struct StreamsService: EventStore_Client_Streams_Streams.SimpleServiceProtocol {
                 throw RPCError(code: .resourceExhausted, message: "more than \(policy.maxPendingBatches) batch appends are open")
             }
             for proposed in chunk.proposedMessages where !entry.tooLarge {
-                entry.size += proposed.data.count + proposed.customMetadata.count
+                let bytes = proposed.data.count + proposed.customMetadata.count
+                // What one call holds unanswered, all its open appends together, is bounded too.
+                held += bytes
+                guard held <= policy.maxAppendSize * 2 else {
+                    throw RPCError(
+                        code: .resourceExhausted,
+                        message: "a batch append call holds more than \(policy.maxAppendSize * 2) bytes in appends not yet final")
+                }
+                entry.size += bytes
                 do { try policy.checkAppendSize(entry.size, events: entry.events.count + 1) } catch {
+                    // Its events are dropped, and no longer held.
+                    held -= entry.size
                     (entry.tooLarge, entry.events) = (true, [])
                     break
                 }
@@ -176,6 +186,7 @@ struct StreamsService: EventStore_Client_Streams_Streams.SimpleServiceProtocol {
                 continue
             }
             pending[correlation] = nil
+            held -= entry.tooLarge ? 0 : entry.size
             if entry.tooLarge {
                 var answer = EventStore_Client_Streams_BatchAppendResp()
                 answer.correlationID = chunk.correlationID
@@ -203,7 +214,7 @@ struct StreamsService: EventStore_Client_Streams_Streams.SimpleServiceProtocol {
         let expected: ExpectedVersion
         switch options.expectedStreamPosition {
         case .streamPosition(let r):
-            expected = try Wire.expected(revision: r, noStream: false, streamExists: false)
+            expected = try Wire.expected(revision: r)
             answer.streamPosition = r
         case .noStream:
             expected = .noStream
@@ -318,24 +329,25 @@ struct StreamsService: EventStore_Client_Streams_Streams.SimpleServiceProtocol {
         return answer
     }
 
-    /// Delete's and Tombstone's expected revision (the same oneof cases in both messages).
-    static func expected<Option>(_ option: Option?) throws(RPCError) -> ExpectedVersion {
+    static func expected(_ option: EventStore_Client_Streams_DeleteReq.Options.OneOf_ExpectedStreamRevision?) throws(RPCError)
+        -> ExpectedVersion
+    {
         switch option {
-        case let o as EventStore_Client_Streams_DeleteReq.Options.OneOf_ExpectedStreamRevision:
-            switch o {
-            case .revision(let r): return try Wire.expected(revision: r, noStream: false, streamExists: false)
-            case .noStream: return .noStream
-            case .streamExists: return .streamExists
-            case .any: return .any
-            }
-        case let o as EventStore_Client_Streams_TombstoneReq.Options.OneOf_ExpectedStreamRevision:
-            switch o {
-            case .revision(let r): return try Wire.expected(revision: r, noStream: false, streamExists: false)
-            case .noStream: return .noStream
-            case .streamExists: return .streamExists
-            case .any: return .any
-            }
-        default: return .any
+        case .revision(let r): try Wire.expected(revision: r)
+        case .noStream: .noStream
+        case .streamExists: .streamExists
+        case .any, nil: .any
+        }
+    }
+
+    static func expected(_ option: EventStore_Client_Streams_TombstoneReq.Options.OneOf_ExpectedStreamRevision?) throws(RPCError)
+        -> ExpectedVersion
+    {
+        switch option {
+        case .revision(let r): try Wire.expected(revision: r)
+        case .noStream: .noStream
+        case .streamExists: .streamExists
+        case .any, nil: .any
         }
     }
 

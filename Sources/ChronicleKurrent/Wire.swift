@@ -129,15 +129,10 @@ enum Wire {
         return !data.contains(0) && String(data: data, encoding: .utf8)?.contains("\\u0000") != true
     }
 
-    static func expected(
-        revision: UInt64?, noStream: Bool, streamExists: Bool
-    ) throws(RPCError) -> ExpectedVersion {
-        if let revision {
-            guard revision < UInt64(Int64.max) else { throw RPCError(code: .invalidArgument, message: "the expected revision is too large") }
-            return .exactly(Int64(revision) + 1)
-        }
-        if noStream { return .noStream }
-        if streamExists { return .streamExists }
-        return .any
+    /// The expected version of an exact expected revision.
+    static func expected(revision: UInt64) throws(RPCError) -> ExpectedVersion {
+        guard revision < UInt64(Int64.max) else { throw RPCError(code: .invalidArgument, message: "the expected revision is too large") }
+        return .exactly(Int64(revision) + 1)
     }
+
 }

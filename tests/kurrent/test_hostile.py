@@ -453,6 +453,18 @@ def test_append_over_the_limit_in_small_messages_writes_nothing(raw, client):
     serves(client, raw)
 
 
+def test_batch_append_bounds_what_one_call_holds_open(raw, client):
+    # Many appends opened in one BatchAppend call and never made final: each under the append limit,
+    # together over twice it. The call is refused before it holds more; nothing is written.
+    names = [new_stream_name("held-{u}") for _ in range(10)]
+    requests = [batch_request(name, sizes=(4 * MiB,), final=False) for name in names]
+    with pytest.raises(grpc.RpcError) as raised:
+        raw.batch(requests, timeout=30)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, raised.value
+    assert all(stream_is_missing(client, name) for name in names)
+    serves(client, raw)
+
+
 def test_batch_append_over_the_limit_writes_nothing(raw, client):
     name = new_stream_name("bigbatch-{u}")
     correlation = SH.UUID(string=str(uuid.uuid4()))
